@@ -1,0 +1,319 @@
+package dissect
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/mqttdissect/mqttdissect/spec"
+)
+
+// PDU is one MQTT control packet found in a TCP stream.
+//
+// Buffer lifetime: a PDU and its Packet are reused; both are valid only
+// during the call to the handler that receives them.
+type PDU struct {
+	Frame   int       // number of the frame whose bytes completed the packet
+	Time    time.Time // that frame's timestamp
+	Src     netip.AddrPort
+	Dst     netip.AddrPort
+	Dir     Direction
+	Conn    ConnKey
+	Index   int // position among the packets completed by the same frame
+	Packet  *Packet
+	State   *ConnState // the connection's state after this packet
+	ConnSeq int        // connection number in order of first appearance, from 1
+}
+
+// DefaultMaxPacketBuffer bounds the bytes kept of one MQTT packet that spans
+// segments; the rest of a larger packet is counted, not stored, and the
+// packet is decoded as truncated. It keeps memory flat on hostile lengths.
+const DefaultMaxPacketBuffer = 16 << 20
+
+// StreamConfig configures the MQTT layer over reassembled TCP streams.
+type StreamConfig struct {
+	Options
+	// MaxPacketBuffer overrides DefaultMaxPacketBuffer when > 0.
+	MaxPacketBuffer int
+	// OnPDU receives every packet in capture order of completion.
+	OnPDU func(*PDU)
+	// OnClose, if set, is called when a connection ends: end is the frame
+	// whose FIN or RST closed it, nil when the capture ended first.
+	OnClose func(key ConnKey, st *ConnState, end *Frame, atEOF bool)
+}
+
+// Streams builds the MQTT layer for an Assembler: it returns the function
+// the Assembler calls for each new connection.
+func Streams(cfg *StreamConfig) func(ConnKey, *Frame) StreamHandler {
+	shared := &streamShared{cfg: cfg}
+	if cfg.MaxPacketBuffer <= 0 {
+		cfg.MaxPacketBuffer = DefaultMaxPacketBuffer
+	}
+	return func(key ConnKey, f *Frame) StreamHandler {
+		shared.conns++
+		return &mqttStream{shared: shared, key: key, seq: shared.conns, st: NewConnState(&cfg.Options)}
+	}
+}
+
+// streamShared holds what all connections share: the reusable PDU and
+// Packet the handler sees, so steady-state decoding allocates nothing.
+type streamShared struct {
+	cfg      *StreamConfig
+	pdu      PDU
+	packet   Packet
+	lastFrm  int
+	frameIdx int
+	conns    int
+}
+
+// mqttStream splits both directions of one connection into MQTT packets.
+type mqttStream struct {
+	shared *streamShared
+	key    ConnKey
+	seq    int
+	st     *ConnState
+	dirs   [2]dirState
+	// last is the number and time of the connection's latest frame, for
+	// packets completed by the end of the connection.
+	last Frame
+}
+
+// dirState holds one direction's partial packet.
+type dirState struct {
+	// pending holds the first bytes of a packet that spans segments (a copy:
+	// segment buffers are reused).
+	pending []byte
+	// need is the packet's declared length once its header is complete, or
+	// -1 while the Remaining Length is still incomplete.
+	need int
+	// skipped counts bytes of an oversized packet that were not kept.
+	skipped int
+	// gap is set after lost bytes until a packet is decoded.
+	gap     bool
+	gapLost int
+	// unsynced is set when a gap left the packet boundaries unknown.
+	unsynced bool
+	// skipNext is the number of bytes of the next data that still belong to
+	// a packet broken by a gap.
+	skipNext int
+}
+
+func (s *mqttStream) Data(dir Direction, data []byte, f *Frame) {
+	s.last.Number, s.last.Time = f.Number, f.Time
+	ds := &s.dirs[dir&1]
+	if ds.skipNext > 0 {
+		n := min(ds.skipNext, len(data))
+		ds.skipNext -= n
+		data = data[n:]
+	}
+	if ds.unsynced && len(data) > 0 {
+		if !plausibleHeader(data) {
+			return // wait for a segment that starts with a packet
+		}
+		ds.unsynced = false
+	}
+	if len(ds.pending) > 0 || ds.skipped > 0 {
+		data = s.fillPending(ds, dir, data, f)
+	}
+	for len(data) > 0 {
+		total, ok := packetLength(data)
+		if !ok {
+			// Header incomplete: keep it and wait for more (a Remaining
+			// Length split across segments is read whole next time).
+			ds.pending = append(ds.pending[:0], data...)
+			ds.need = -1
+			return
+		}
+		if total < 0 {
+			// A Remaining Length that never ends: decode what there is as
+			// malformed, then look for the next packet in the next segment.
+			s.emit(ds, dir, data, f)
+			ds.unsynced = true
+			return
+		}
+		if total > len(data) {
+			s.keep(ds, data, total)
+			return
+		}
+		s.emit(ds, dir, data[:total], f)
+		data = data[total:]
+	}
+}
+
+// fillPending adds data to the partial packet and returns what is left over.
+func (s *mqttStream) fillPending(ds *dirState, dir Direction, data []byte, f *Frame) []byte {
+	if ds.need < 0 {
+		// Complete the header first: at most 11 bytes.
+		for len(data) > 0 {
+			ds.pending = append(ds.pending, data[0])
+			data = data[1:]
+			total, ok := packetLength(ds.pending)
+			if !ok {
+				continue
+			}
+			if total < 0 {
+				s.emit(ds, dir, ds.pending, f)
+				ds.pending = ds.pending[:0]
+				ds.unsynced = true
+				return nil
+			}
+			ds.need = total
+			break
+		}
+		if ds.need < 0 {
+			return nil
+		}
+	}
+	have := len(ds.pending) + ds.skipped
+	take := min(ds.need-have, len(data))
+	s.keep(ds, data[:take], ds.need)
+	data = data[take:]
+	if len(ds.pending)+ds.skipped == ds.need {
+		s.emitPending(ds, dir, f)
+	}
+	return data
+}
+
+// keep stores bytes of a partial packet, up to the buffer bound.
+func (s *mqttStream) keep(ds *dirState, data []byte, total int) {
+	ds.need = total
+	room := s.shared.cfg.MaxPacketBuffer - len(ds.pending)
+	if room < 0 {
+		room = 0
+	}
+	n := min(room, len(data))
+	ds.pending = append(ds.pending, data[:n]...)
+	ds.skipped += len(data) - n
+}
+
+// emitPending decodes the completed partial packet; an oversized one is
+// decoded from its kept prefix, as a truncated packet.
+func (s *mqttStream) emitPending(ds *dirState, dir Direction, f *Frame) {
+	s.emit(ds, dir, ds.pending, f)
+	ds.pending, ds.skipped, ds.need = ds.pending[:0], 0, -1
+	if cap(ds.pending) > 64<<10 {
+		ds.pending = nil // do not hold a large buffer for the connection's life
+	}
+}
+
+// packetLength returns the declared length of the packet at the start of b:
+// ok is false while the header is incomplete, and total is -1 when the
+// Remaining Length is malformed.
+func packetLength(b []byte) (total int, ok bool) {
+	if len(b) < 2 {
+		return 0, false
+	}
+	v, n, err := readVarInt(b[1:], spec.MaxVarIntBytesLenient)
+	switch err {
+	case ErrTruncated:
+		return 0, false
+	case ErrMalformed:
+		return -1, true
+	}
+	if v > 1<<31 {
+		return -1, true
+	}
+	return 1 + n + int(v), true
+}
+
+// plausibleHeader says whether b could start an MQTT packet: a defined type
+// with flags the standard allows and a short Remaining Length. It is used
+// only to find a packet boundary again after lost bytes.
+func plausibleHeader(b []byte) bool {
+	if len(b) < 2 {
+		return false
+	}
+	t := spec.PacketType(b[0] >> 4)
+	if t == spec.Reserved {
+		return false
+	}
+	flags := int(b[0] & 0x0F)
+	for _, l := range spec.Packets[t].Flags {
+		if l.Required >= 0 && flags != l.Required {
+			continue
+		}
+		if l.Required < 0 && t == spec.PUBLISH && flags&0x06 == 0x06 {
+			continue
+		}
+		_, n, err := readVarInt(b[1:], spec.MaxVarIntBytes)
+		return err == nil || (err == ErrTruncated && n == 0 && len(b) < 5)
+	}
+	return false
+}
+
+func (s *mqttStream) emit(ds *dirState, dir Direction, raw []byte, f *Frame) {
+	sh := s.shared
+	if f.Number != sh.lastFrm {
+		sh.lastFrm, sh.frameIdx = f.Number, 0
+	}
+	p := &sh.packet
+	_ = Decode(p, raw, s.st, dir, &sh.cfg.Options)
+	if ds.skipped > 0 {
+		p.Len = len(raw) + ds.skipped
+	}
+	if ds.gap {
+		if ds.gapLost >= 0 {
+			p.Notes = append(p.Notes, Note{Rule: spec.RuleGap, Severity: spec.RuleGap.Severity, Message: fmt.Sprintf(spec.RuleGap.Message, ds.gapLost)})
+		} else {
+			p.Notes = append(p.Notes, Note{Rule: spec.RuleGapUnknown, Severity: spec.RuleGapUnknown.Severity, Message: spec.RuleGapUnknown.Message})
+		}
+		ds.gap = false
+	}
+	pdu := &sh.pdu
+	*pdu = PDU{Frame: f.Number, Time: f.Time, Dir: dir, Conn: s.key, Index: sh.frameIdx, Packet: p, State: s.st, ConnSeq: s.seq}
+	if dir == ToServer {
+		pdu.Src, pdu.Dst = s.key.Client, s.key.Server
+	} else {
+		pdu.Src, pdu.Dst = s.key.Server, s.key.Client
+	}
+	sh.frameIdx++
+	if sh.cfg.OnPDU != nil {
+		sh.cfg.OnPDU(pdu)
+	}
+}
+
+func (s *mqttStream) Gap(dir Direction, lost int, f *Frame) {
+	s.last.Number, s.last.Time = f.Number, f.Time
+	ds := &s.dirs[dir&1]
+	ds.gap, ds.gapLost = true, lost
+	if len(ds.pending) > 0 || ds.skipped > 0 {
+		if ds.need > 0 && lost >= 0 {
+			// The broken packet's end is known: skip the rest of it and
+			// resume exactly at the next packet.
+			rest := ds.need - len(ds.pending) - ds.skipped - lost
+			if rest >= 0 {
+				ds.skipNext = rest
+			} else {
+				ds.unsynced = true
+			}
+		} else {
+			ds.unsynced = true
+		}
+		// Decode the part we have as a truncated packet.
+		s.emit(ds, dir, ds.pending, f)
+		ds.pending, ds.skipped, ds.need = ds.pending[:0], 0, -1
+		ds.gap, ds.gapLost = true, lost // still owed to the next packet after the gap
+		return
+	}
+	// Lost bytes between packets, or of unknown extent: the next segment
+	// may start anywhere.
+	ds.unsynced = true
+}
+
+func (s *mqttStream) Close(end *Frame, atEOF bool) {
+	last := &s.last
+	if end != nil {
+		last = end
+	}
+	for dir := range s.dirs {
+		ds := &s.dirs[dir]
+		if len(ds.pending) > 0 {
+			// The capture or the connection ended inside a packet.
+			s.emit(ds, Direction(dir), ds.pending, last)
+			ds.pending = nil
+		}
+	}
+	if cfg := s.shared.cfg; cfg.OnClose != nil {
+		cfg.OnClose(s.key, s.st, end, atEOF)
+	}
+}

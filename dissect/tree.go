@@ -1,0 +1,225 @@
+package dissect
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/mqttdissect/mqttdissect/spec"
+)
+
+// Node is one field of a decoded packet. Nodes are kept in a flat slice in
+// depth-first order; Depth says how deep each one sits (0 = directly under
+// the MQTT protocol item).
+//
+// Buffer lifetime: Raw aliases the packet's bytes and is valid as long as the
+// Packet's buffer is (until the Packet is reused).
+type Node struct {
+	Field     *spec.Field
+	Depth     int
+	Offset    int // from the first byte of the MQTT packet
+	Len       int
+	Uint      uint64 // integer and boolean values (booleans: 0 or 1)
+	Raw       []byte // string and bytes values
+	Generated bool   // not on the wire (a topic resolved from an alias)
+	// Whole is the full byte a bit field was masked from.
+	Whole uint64
+}
+
+// Note is a remark on a packet: a violation of the standard, a malformed
+// packet, or an assumption the reader made.
+type Note struct {
+	Rule     *spec.Rule
+	Severity spec.Severity
+	Message  string
+	Field    string // abbreviation of the field concerned, "" for the packet
+	Offset   int    // from the first byte of the MQTT packet
+}
+
+// Packet is one decoded MQTT control packet.
+//
+// Buffer lifetime: Raw, and every Node's Raw, alias the bytes passed to
+// Decode; they stay valid until those bytes are reused (for a Stream, until
+// its handler returns).
+type Packet struct {
+	Type    spec.PacketType
+	Flags   uint8 // low four bits of the first byte
+	Version spec.Version
+	Raw     []byte // the whole MQTT packet as captured
+	Len     int    // the whole packet's length as declared by its header
+	Nodes   []Node
+	Notes   []Note
+	// Malformed is set when the packet could not be read to its end.
+	Malformed bool
+	// Err is why, when Malformed or Truncated.
+	Err error
+
+	// Summary values the layout's roles point at.
+	PacketID    int // -1 when the packet has none
+	Topic       []byte
+	TopicAlias  int // -1 when none
+	ClientID    []byte
+	Username    []byte
+	Payload     []byte
+	ReasonCode  int // first reason/return code, -1 when none
+	KeepAlive   int // -1 when none
+	ProtoLevel  int // CONNECT's protocol level, -1 when none
+	infoBracket []byte
+	vals        fieldValues
+}
+
+func (p *Packet) reset(raw []byte) {
+	vals := p.vals
+	*p = Packet{Raw: raw, Nodes: p.Nodes[:0], Notes: p.Notes[:0], infoBracket: p.infoBracket[:0],
+		PacketID: -1, TopicAlias: -1, ReasonCode: -1, KeepAlive: -1, ProtoLevel: -1}
+	p.vals = vals
+}
+
+// Info returns the packet's part of Wireshark's Info column, e.g.
+// "Publish Message (id=7) [sensors/t]".
+func (p *Packet) Info() string {
+	return string(p.AppendInfo(nil))
+}
+
+// AppendInfo appends Info to b without allocating more than b needs.
+func (p *Packet) AppendInfo(b []byte) []byte {
+	b = append(b, spec.Packets[p.Type].Info()...)
+	if p.PacketID >= 0 {
+		b = append(b, " (id="...)
+		b = strconv.AppendInt(b, int64(p.PacketID), 10)
+		b = append(b, ')')
+	}
+	return append(b, p.infoBracket...)
+}
+
+// Truncated reports whether the capture holds fewer bytes than the packet
+// declares.
+func (p *Packet) Truncated() bool { return len(p.Raw) < p.Len }
+
+// HasErrors reports whether a note of error severity was made.
+func (p *Packet) HasErrors() bool {
+	for i := range p.Notes {
+		if p.Notes[i].Severity >= spec.SevError {
+			return true
+		}
+	}
+	return false
+}
+
+// Errors returned by the decoder. Truncated is not malformed: a truncated
+// packet was cut by the capture, a malformed one is wrong on the wire.
+var (
+	ErrTruncated = errors.New("truncated")
+	ErrMalformed = errors.New("malformed")
+)
+
+// DecodeError says where a packet stopped making sense.
+type DecodeError struct {
+	Offset int    // from the first byte of the MQTT packet
+	Field  string // abbreviation of the field being read
+	Err    error  // wraps ErrTruncated or ErrMalformed
+}
+
+func (e *DecodeError) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("dissect: offset %d: %v", e.Offset, e.Err)
+	}
+	return fmt.Sprintf("dissect: offset %d: %s: %v", e.Offset, e.Field, e.Err)
+}
+
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// Show renders the node's value the way Wireshark's PDML "show" attribute
+// does: decimal or 0x-hex integers, 0/1 booleans, colon-separated hex bytes,
+// text with invalid UTF-8 replaced.
+func (n *Node) Show() string {
+	f := n.Field
+	switch {
+	case f.Type == spec.FTBool:
+		return strconv.FormatUint(n.Uint, 10)
+	case f.Type.IsInteger():
+		if f.Base == spec.BaseHex {
+			return hexShow(n.Uint, f.Type)
+		}
+		return strconv.FormatUint(n.Uint, 10)
+	case f.Type.IsText():
+		return TextShow(n.Raw)
+	case f.Type == spec.FTBytes:
+		return colonHex(n.Raw)
+	}
+	return ""
+}
+
+func hexShow(v uint64, t spec.FieldType) string {
+	width := 16
+	switch t {
+	case spec.FTUint8:
+		width = 2
+	case spec.FTUint16:
+		width = 4
+	case spec.FTUint32:
+		width = 8
+	}
+	s := strconv.FormatUint(v, 16)
+	if len(s) < width {
+		s = strings.Repeat("0", width-len(s)) + s
+	}
+	return "0x" + s
+}
+
+func colonHex(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	out := make([]byte, 0, len(b)*3-1)
+	const digits = "0123456789abcdef"
+	for i, c := range b {
+		if i > 0 {
+			out = append(out, ':')
+		}
+		out = append(out, digits[c>>4], digits[c&15])
+	}
+	return string(out)
+}
+
+// TextShow renders string bytes as Wireshark does for ENC_UTF_8 text: each
+// invalid byte becomes U+FFFD, and the text ends at the first U+0000.
+func TextShow(b []byte) string {
+	if i := indexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	return strings.ToValidUTF8(string(b), "\uFFFD")
+}
+
+func indexByte(b []byte, c byte) int {
+	for i, x := range b {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// JSONValue returns the node's value for the JSONL schema: a number for
+// integers, a bool for flags, a string for text, lower-case hex for bytes,
+// and nil for subtrees.
+func (n *Node) JSONValue() any {
+	f := n.Field
+	switch {
+	case f.Type == spec.FTBool:
+		return n.Uint != 0
+	case f.Type.IsInteger():
+		return n.Uint
+	case f.Type.IsText():
+		return TextShow(n.Raw)
+	case f.Type == spec.FTBytes:
+		return hex.EncodeToString(n.Raw)
+	}
+	return nil
+}
