@@ -1,0 +1,385 @@
+-- ---------------------------------------------------------------------------
+-- The fixed header (MQTT 5.0 §2.1), then the packet type's own function.
+
+local function flag_layout(pkt, version)
+    for _, l in ipairs(pkt.flags) do
+        if l.versions == nil or l.versions[version] then
+            return l
+        end
+    end
+    return pkt.flags[#pkt.flags]
+end
+
+local function read_packet(d, root)
+    local pkt = d.packet
+    if d.avail < 2 then
+        d.len = 2
+        d:fail(0, FIXED.flags, "truncated", "a packet needs at least 2 bytes")
+    end
+    local first = d:uint_at(0, 1)
+    -- Remaining Length (§2.1.4), read leniently as Wireshark does.
+    local remaining, n, err = d:varint_at(1, d.avail)
+    if err then
+        d.len = d.avail + 1
+        if err == "truncated" then
+            d:fail(1, FIXED.length, err, "remaining length is cut short")
+        end
+        d:fail(1, FIXED.length, err, "remaining length has no end")
+    end
+    d.len = 1 + n + remaining
+    if remaining > MAX_REMAINING then
+        d:fail(1, FIXED.length, "malformed", gofmt("remaining length %d is too large", remaining))
+    end
+
+    local layout = flag_layout(pkt, d.version)
+    local flags = d:add(root, FIXED.flags, 0, 1, first)
+    d:bits(flags, layout.bits, 0, first)
+    d:add(root, FIXED.length, 1, n, remaining)
+    if n > MAX_VARINT then
+        d:note(RULE.long_varint, FIXED.length.abbrev, 1, n)
+    end
+    if layout.required >= 0 and d.flags ~= layout.required then
+        d:note(RULE.reserved_flags, FIXED.flags.abbrev, 0, pkt.name, d.flags, layout.required)
+    end
+    if pkt.versions and KNOWN[d.version] and not pkt.versions[d.version] then
+        d:note(RULE.type_not_in_version, FIXED.type.abbrev, 0, pkt.name, VERSION_NAMES[d.version])
+    end
+    if not pkt.sets_version then
+        if d.seen.assumed then
+            d:note(RULE.assumed_version, "", 0, VERSION_NAMES[d.version])
+        elseif d.version == V_UNKNOWN and not d.seen.saw_connect then
+            d:note(RULE.unknown_version, "", 0)
+        end
+    end
+
+    d.pos, d.limit = 1 + n, d.len
+    pkt.dissect(d, root)
+    if d.pos < d.limit then
+        d:note(RULE.trailing_bytes, "", d.pos, d.limit - d.pos)
+        if d.limit > d.avail then
+            d:fail(d.pos, nil, "truncated", "")
+        end
+    end
+end
+
+-- ---------------------------------------------------------------------------
+-- Connection state. Wireshark reads a capture in order once (the first
+-- pass, pinfo.visited false) and dissects frames again whenever it shows
+-- them; only the first pass changes the state, and what each packet saw is
+-- kept for later passes, by frame and by its place among the frame's
+-- packets (TCP may hand over a frame's bytes in other pieces the second
+-- time, but the packets come in the same order).
+
+local conversations, packets_seen, replays, segment_starts
+
+local function reset_state()
+    conversations, packets_seen, replays, segment_starts = {}, {}, {}, {}
+end
+reset_state()
+
+proto.prefs.default_version = Pref.enum("Default version", V_UNKNOWN,
+    "MQTT version of connections whose CONNECT is not in the capture", VERSION_CHOICES, false)
+proto.prefs.show_msg_as_text = Pref.bool("Show payload as text", false,
+    "Show the message of PUBLISH and the will message as text (" .. P .. ".msg_text) instead of bytes")
+proto.prefs.extra_ports = Pref.string("Extra TCP ports", "",
+    "More TCP ports to read MQTT on, separated by commas")
+
+-- conversation returns the state of the packet's TCP connection and the
+-- index (1 or 2) of its direction. Per direction: unsynced after a header
+-- that could not be read or bytes the capture lost (wait for a segment
+-- that starts with a packet), skip (bytes of a packet cut by the capture
+-- that open the next segment), gap (lost bytes to note on the next packet).
+local function conversation(pinfo)
+    local a = tostring(pinfo.src) .. "|" .. dec(pinfo.src_port)
+    local b = tostring(pinfo.dst) .. "|" .. dec(pinfo.dst_port)
+    local key, dir = a .. " " .. b, 1
+    if b < a then
+        key, dir = b .. " " .. a, 2
+    end
+    local c = conversations[key]
+    if c == nil then
+        local v = proto.prefs.default_version
+        if not KNOWN[v] then
+            v = V_UNKNOWN
+        end
+        c = { version = v, assumed = v ~= V_UNKNOWN, saw_connect = false, aliases = { {}, {} },
+              unsynced = { false, false }, skip = { 0, 0 }, gap = { false, false } }
+        conversations[key] = c
+    end
+    return c, dir
+end
+
+-- plausible reports whether a packet can start at off (see PLAUSIBLE).
+local function plausible(tvb, off, total)
+    if total - off < 2 or not PLAUSIBLE[tvb(off, 1):uint()] then
+        return false
+    end
+    for i = 1, MAX_VARINT do
+        if off + i >= total then
+            return true -- too short to tell
+        end
+        if tvb(off + i, 1):uint() < 128 then
+            return true
+        end
+    end
+    return false
+end
+
+-- packet_length returns the length of the packet at off, "more" when its
+-- header is not complete yet, or "bad" when its Remaining Length is not a
+-- number it can be.
+local function packet_length(tvb, off, total)
+    if total - off < 2 then
+        return nil, "more"
+    end
+    local v, n, err = read_varint(tvb, off + 1, total)
+    if err == "truncated" then
+        return nil, "more"
+    elseif err or v > MAX_REMAINING then
+        return nil, "bad"
+    end
+    return 1 + n + v, "ok"
+end
+
+-- dissect_one reads the packet of plen bytes at off into the tree. lost is
+-- set when the capture cut this packet short by lost bytes.
+local function dissect_one(tvb, pinfo, tree, off, plen, c, dir, lost)
+    local visited, frame = pinfo.visited, pinfo.number
+    local list = packets_seen[frame]
+    if list == nil then
+        list = {}
+        packets_seen[frame] = list
+    end
+    local seen, aliases = nil, nil
+    if visited then
+        -- Count the frame's packets again, however often it is dissected.
+        local n = replays[frame] or 0
+        replays[frame] = n + 1
+        if #list > 0 then
+            seen = list[n % #list + 1]
+        else
+            seen = { version = c.version, assumed = c.assumed, saw_connect = c.saw_connect, ordinal = n }
+        end
+    else
+        seen = { version = c.version, assumed = c.assumed, saw_connect = c.saw_connect, ordinal = #list,
+                 gap = lost or c.gap[dir] }
+        list[#list + 1] = seen
+        aliases = c.aliases
+        c.gap[dir] = false
+    end
+
+    local d = new_decoder(tvb, off, plen, seen, aliases, dir, proto.prefs.show_msg_as_text)
+    local first = tvb(off, 1):uint()
+    d.packet = PACKETS[floor(first / TYPE_DIV)]
+    d.flags = first % TYPE_DIV
+    local root = tree:add(proto, d:range(0, plen))
+    root:set_text(PROTOCOL_NAME .. ", " .. d.packet.info)
+
+    local ok, failure = pcall(read_packet, d, root)
+    if not ok then
+        if failure ~= STOP then
+            d:note({ group = PI_MALFORMED, severity = PI_ERROR, format = "%s" }, "", 0,
+                "@FILE@ could not read this packet: " .. tostring(failure))
+        elseif d.err.kind == "truncated" then
+            d:note(RULE.truncated, "", d.avail, d.avail, d.len)
+        else
+            local e = d.err
+            local msg = e.kind
+            if e.detail ~= "" then
+                msg = msg .. ": " .. e.detail
+            end
+            local label = e.field
+            if label == "" then
+                label = "packet"
+            end
+            d:note(RULE.malformed, e.field, d.pos, label, msg .. e.suffix)
+        end
+    end
+    if seen.gap then
+        d:note(RULE.gap, "", 0, seen.gap)
+    end
+    if not visited and d.proto_level >= 0 then
+        -- The CONNECT's level applies to both directions from now on.
+        c.saw_connect, c.assumed = true, false
+        if KNOWN[d.proto_level] then
+            c.version = d.proto_level
+        else
+            c.version = V_UNKNOWN
+        end
+    end
+
+    for _, n in ipairs(d.notes) do
+        local item = root
+        if n.field ~= "" then
+            item = d.items[n.field .. "@" .. dec(n.off)] or root
+        end
+        item:add_expert_info(n.rule.group, n.rule.severity, n.msg)
+    end
+
+    local info = d.packet.info
+    if d.packet_id >= 0 then
+        info = info .. " (id=" .. dec(d.packet_id) .. ")"
+    end
+    info = info .. concat(d.brackets)
+    pinfo.cols.protocol = SHORT_NAME
+    if seen.ordinal == 0 then
+        pinfo.cols.info:set(info)
+    else
+        pinfo.cols.info:append(", " .. info)
+    end
+end
+
+-- segment_start returns where the first packet of the segment starts:
+-- after the rest of a packet the capture cut short, and not at all (total)
+-- while waiting for a segment that starts with a packet.
+local function segment_start(tvb, pinfo, c, dir, total)
+    local key = pinfo.number
+    if pinfo.visited then
+        return segment_starts[key] or 0
+    end
+    local start = 0
+    if c.skip[dir] > 0 then
+        start = c.skip[dir]
+        if start > total then
+            start = total
+        end
+        c.skip[dir] = c.skip[dir] - start
+    end
+    if c.unsynced[dir] and start < total then
+        if plausible(tvb, start, total) then
+            c.unsynced[dir] = false
+        else
+            start = total
+        end
+    end
+    if start > 0 then
+        segment_starts[key] = start
+    end
+    return start
+end
+
+-- dissect_segment reads every packet of the TCP data in tvb, and asks TCP
+-- for more data when the last one is not complete.
+local function dissect_segment(tvb, pinfo, tree)
+    local total = tvb:len()
+    local c, dir = conversation(pinfo)
+    local off = segment_start(tvb, pinfo, c, dir, total)
+    if off >= total then
+        return total
+    end
+    -- Bytes of this segment the capture did not keep (snap length).
+    local lost = 0
+    local okr, reported = pcall(function() return tvb:reported_length_remaining(0) end)
+    if okr and type(reported) == "number" and reported > total then
+        lost = reported - total
+    end
+    local can_desegment = lost == 0
+    local okc, cd = pcall(function() return pinfo.can_desegment end) -- 1.12 and later
+    if okc and cd == 0 then
+        can_desegment = false
+    end
+    local first_pass = not pinfo.visited
+
+    while off < total do
+        local plen, state = packet_length(tvb, off, total)
+        if state == "ok" and off + plen <= total then
+            dissect_one(tvb, pinfo, tree, off, plen, c, dir)
+            off = off + plen
+        elseif state ~= "bad" and can_desegment then
+            pinfo.desegment_offset = off
+            if state == "ok" then
+                pinfo.desegment_len = off + plen - total
+            else
+                pinfo.desegment_len = DESEGMENT_ONE_MORE_SEGMENT
+            end
+            return total
+        elseif state == "bad" then
+            -- A Remaining Length that never ends: read what there is as one
+            -- packet, then look for the next one in the next segment.
+            dissect_one(tvb, pinfo, tree, off, total - off, c, dir)
+            if first_pass then
+                c.unsynced[dir] = true
+                if lost > 0 then
+                    c.gap[dir] = lost
+                end
+            end
+            return total
+        else
+            -- Not all of the packet is in the capture: read what there is.
+            local cut = nil
+            if lost > 0 then
+                cut = lost
+            end
+            dissect_one(tvb, pinfo, tree, off, plen or (total - off), c, dir, cut)
+            if first_pass and lost > 0 then
+                local rest = -1
+                if plen then
+                    rest = off + plen - total - lost
+                end
+                if rest >= 0 then
+                    c.skip[dir] = rest
+                else
+                    c.unsynced[dir] = true
+                end
+                c.gap[dir] = lost
+            end
+            return total
+        end
+    end
+    if first_pass and lost > 0 then
+        -- Lost bytes between packets: the next segment may start anywhere.
+        c.unsynced[dir] = true
+        c.gap[dir] = lost
+    end
+    return total
+end
+
+-- The dissector never lets a Lua error reach Wireshark: anything
+-- unexpected becomes an expert note.
+function proto.dissector(tvb, pinfo, tree)
+    local ok, result = pcall(dissect_segment, tvb, pinfo, tree)
+    if ok then
+        return result
+    end
+    pcall(function()
+        local item = tree:add(proto, tvb())
+        item:add_expert_info(PI_MALFORMED, PI_ERROR, "@FILE@ could not read this segment: " .. tostring(result))
+    end)
+    return tvb:len()
+end
+
+-- ---------------------------------------------------------------------------
+-- Registration. Preferences are read when a capture is opened (proto.init);
+-- Wireshark 1.12 and later also apply changes at once (prefs_changed).
+
+local tcp_port = DissectorTable.get("tcp.port")
+local extra_ports = {}
+
+local function apply_prefs()
+    for _, port in ipairs(extra_ports) do
+        pcall(function() tcp_port:remove(port, proto) end)
+    end
+    extra_ports = {}
+    for word in string.gmatch(proto.prefs.extra_ports or "", "%d+") do
+        local port = tonumber(word)
+        local fixed = false
+        for _, p in ipairs(PORTS) do
+            fixed = fixed or p == port
+        end
+        if port > 0 and port < 65536 and not fixed then
+            tcp_port:add(port, proto)
+            extra_ports[#extra_ports + 1] = port
+        end
+    end
+end
+
+function proto.init()
+    reset_state()
+    apply_prefs()
+end
+
+pcall(function() proto.prefs_changed = apply_prefs end)
+
+for _, port in ipairs(PORTS) do
+    tcp_port:add(port, proto)
+end
