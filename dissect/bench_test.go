@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -19,9 +20,13 @@ import (
 const benchMessages = 100_000
 
 var benchCapture = sync.OnceValue(func() []byte {
+	messages := benchMessages
+	if n, err := strconv.Atoi(os.Getenv("MQTTDISSECT_BENCH_MESSAGES")); err == nil && n > 0 {
+		messages = n
+	}
 	b := pcapbuild.New(pcapbuild.Options{})
 	server := netip.MustParseAddrPort("192.0.2.1:1883")
-	per := benchMessages / 10
+	per := messages / 10
 	for c := 0; c < 10; c++ {
 		conn := b.Conn(netip.AddrPortFrom(netip.MustParseAddr("192.0.2.10"), uint16(40000+c)), server)
 		conn.Handshake()
@@ -44,7 +49,8 @@ var benchCapture = sync.OnceValue(func() []byte {
 })
 
 // TestWriteBenchCapture writes the benchmark capture to the file named by
-// MQTTDISSECT_BENCH_CAPTURE, so tshark can be timed on the same bytes:
+// MQTTDISSECT_BENCH_CAPTURE (MQTTDISSECT_BENCH_MESSAGES changes its size),
+// so tshark can be timed on the same bytes:
 //
 //	MQTTDISSECT_BENCH_CAPTURE=/tmp/bench.pcap go test ./dissect -run TestWriteBenchCapture
 //	time tshark -r /tmp/bench.pcap > /dev/null

@@ -119,7 +119,7 @@ func (d *decoder) packet() error {
 	d.alias, d.protoLevel = -1, -1
 	if len(d.buf) < 2 {
 		p.Len = 2
-		return d.errAt(0, spec.HdrFlags, ErrTruncated, "a packet needs at least 2 bytes")
+		return d.errAt(0, spec.HdrFlags, ErrTruncated, spec.Reasons.ShortPacket)
 	}
 	first := d.buf[0]
 	p.Type, p.Flags = spec.PacketType(first>>4), first&0x0F
@@ -130,13 +130,13 @@ func (d *decoder) packet() error {
 	if err != nil {
 		p.Len = len(d.buf) + 1
 		if err == ErrTruncated {
-			return d.errAt(1, spec.MsgLen, ErrTruncated, "remaining length is cut short")
+			return d.errAt(1, spec.MsgLen, ErrTruncated, spec.Reasons.LengthCut)
 		}
-		return d.errAt(1, spec.MsgLen, err, "remaining length has no end")
+		return d.errAt(1, spec.MsgLen, err, spec.Reasons.LengthNoEnd)
 	}
 	p.Len = 1 + n + int(remaining)
-	if remaining > 1<<31 {
-		return d.errAt(1, spec.MsgLen, ErrMalformed, fmt.Sprintf("remaining length %d is too large", remaining))
+	if remaining > spec.MaxRemainingLength {
+		return d.errAt(1, spec.MsgLen, ErrMalformed, fmt.Sprintf(spec.Reasons.LengthTooLarge, remaining))
 	}
 
 	// Fixed header node and its bit fields.
@@ -234,7 +234,7 @@ func (d *decoder) element(e *spec.Element, depth int) error {
 // need checks that n bytes can be read at d.off within the current scope.
 func (d *decoder) need(f *spec.Field, n int, what string) error {
 	if d.off+n > d.end {
-		return d.errAt(d.off, f, ErrMalformed, fmt.Sprintf("%s needs %d bytes, %d left in the packet", what, n, d.end-d.off))
+		return d.errAt(d.off, f, ErrMalformed, fmt.Sprintf(spec.Reasons.NeedBytes, what, n, d.end-d.off))
 	}
 	if d.off+n > len(d.buf) {
 		return d.errAt(d.off, f, ErrTruncated, "")
@@ -274,7 +274,7 @@ func (d *decoder) integer(e *spec.Element, depth int) error {
 			err = ErrMalformed
 		}
 		if err != nil {
-			return d.errAt(d.off, f, err, "variable byte integer runs past the end")
+			return d.errAt(d.off, f, err, spec.Reasons.VarIntPastEnd)
 		}
 		if n > spec.MaxVarIntBytes {
 			d.noteAt(spec.RuleLongVarInt, f.Abbrev, d.off, n)
@@ -337,7 +337,7 @@ func (d *decoder) lengthPrefixed(e *spec.Element, depth int) error {
 	if lenField == nil {
 		lenField = f
 	}
-	if err := d.need(lenField, 2, "length"); err != nil {
+	if err := d.need(lenField, 2, spec.Reasons.WhatLength); err != nil {
 		return err
 	}
 	start := d.off
@@ -348,7 +348,7 @@ func (d *decoder) lengthPrefixed(e *spec.Element, depth int) error {
 	d.off += 2
 	if d.off+n > d.end {
 		d.off = start
-		return d.errAt(start, f, ErrMalformed, fmt.Sprintf("length %d runs past the end of the packet (%d bytes left)", n, d.end-start-2))
+		return d.errAt(start, f, ErrMalformed, fmt.Sprintf(spec.Reasons.StringPastEnd, n, d.end-start-2))
 	}
 	if d.off+n > len(d.buf) {
 		return d.errAt(d.off, f, ErrTruncated, "")
@@ -420,13 +420,13 @@ func (d *decoder) properties(e *spec.Element, depth int) error {
 		err = ErrMalformed
 	}
 	if err != nil {
-		return d.errAt(d.off, spec.PropertyLen, err, "property length runs past the end")
+		return d.errAt(d.off, spec.PropertyLen, err, spec.Reasons.PropsLenCut)
 	}
 	if n > spec.MaxVarIntBytes {
 		d.noteAt(spec.RuleLongVarInt, spec.PropertyLen.Abbrev, d.off, n)
 	}
 	if uint64(d.off+n)+length > uint64(d.end) {
-		return d.errAt(d.off, spec.PropertyLen, ErrMalformed, fmt.Sprintf("property length %d runs past the end of the packet (%d bytes left)", length, d.end-d.off-n))
+		return d.errAt(d.off, spec.PropertyLen, ErrMalformed, fmt.Sprintf(spec.Reasons.PropsPastEnd, length, d.end-d.off-n))
 	}
 	blockEnd := d.off + n + int(length)
 	d.add(e.Field, depth, start, n+int(length), 0, nil)
@@ -439,7 +439,7 @@ func (d *decoder) properties(e *spec.Element, depth int) error {
 	defer func() { d.end = outerEnd }()
 	var seen [256]bool
 	for d.off < d.end {
-		if err := d.need(spec.PropertyID, 1, "property identifier"); err != nil {
+		if err := d.need(spec.PropertyID, 1, spec.Reasons.WhatPropertyID); err != nil {
 			return err
 		}
 		idOff := d.off
@@ -549,7 +549,11 @@ func (d *decoder) role(e *spec.Element, off int, v uint64, raw []byte) {
 
 func (d *decoder) add(f *spec.Field, depth, off, n int, v uint64, raw []byte) {
 	d.vals.set(f.Index(), v)
-	d.p.Nodes = append(d.p.Nodes, Node{Field: f, Depth: depth, Offset: off, Len: n, Uint: v, Raw: raw})
+	u := v
+	if f.Type == spec.FTBool && u != 0 {
+		u = 1 // a boolean is set when any of its bits is, as in Wireshark
+	}
+	d.p.Nodes = append(d.p.Nodes, Node{Field: f, Depth: depth, Offset: off, Len: n, Uint: u, Raw: raw})
 }
 
 func (d *decoder) noteAt(r *spec.Rule, field string, off int, args ...any) {

@@ -210,7 +210,7 @@ func packetLength(b []byte) (total int, ok bool) {
 	case ErrMalformed:
 		return -1, true
 	}
-	if v > 1<<31 {
+	if v > spec.MaxRemainingLength {
 		return -1, true
 	}
 	return 1 + n + int(v), true

@@ -186,7 +186,10 @@ func colonHex(b []byte) string {
 }
 
 // TextShow renders string bytes as Wireshark does for ENC_UTF_8 text: each
-// invalid byte becomes U+FFFD, and the text ends at the first U+0000.
+// ill-formed piece becomes U+FFFD, and the text ends at the first U+0000.
+// A piece is the longest start of a well-formed sequence, or else one byte
+// (Unicode's "maximal subpart"): Wireshark 4.0 shows 30 e2 82 41 ff ff as
+// "0\uFFFDA\uFFFD\uFFFD".
 func TextShow(b []byte) string {
 	if i := indexByte(b, 0); i >= 0 {
 		b = b[:i]
@@ -194,7 +197,54 @@ func TextShow(b []byte) string {
 	if utf8.Valid(b) {
 		return string(b)
 	}
-	return strings.ToValidUTF8(string(b), "\uFFFD")
+	var sb strings.Builder
+	sb.Grow(len(b) + 8)
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if r != utf8.RuneError || n > 1 {
+			sb.Write(b[:n])
+			b = b[n:]
+			continue
+		}
+		sb.WriteString("\uFFFD")
+		b = b[illFormedLen(b):]
+	}
+	return sb.String()
+}
+
+// illFormedLen returns the length of the maximal subpart at the start of b,
+// which does not begin a well-formed UTF-8 sequence: the lead byte and the
+// continuation bytes that are still allowed after it, at least 1.
+func illFormedLen(b []byte) int {
+	var more int
+	lo, hi := byte(0x80), byte(0xBF)
+	switch c := b[0]; {
+	case c >= 0xC2 && c <= 0xDF:
+		more = 1
+	case c == 0xE0:
+		more, lo = 2, 0xA0
+	case c == 0xED:
+		more, hi = 2, 0x9F
+	case c >= 0xE1 && c <= 0xEF:
+		more = 2
+	case c == 0xF0:
+		more, lo = 3, 0x90
+	case c >= 0xF1 && c <= 0xF3:
+		more = 3
+	case c == 0xF4:
+		more, hi = 3, 0x8F
+	default:
+		return 1
+	}
+	n := 1
+	for k := 1; k <= more && k < len(b); k++ {
+		if b[k] < lo || b[k] > hi {
+			break
+		}
+		lo, hi = 0x80, 0xBF
+		n++
+	}
+	return n
 }
 
 func indexByte(b []byte, c byte) int {

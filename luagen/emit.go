@@ -513,6 +513,22 @@ func (g *gen) constants() {
 	}
 	g.p("")
 
+	g.p("-- Why a packet cannot be read to its end: the detail of a malformed note.")
+	g.p("local REASON = {")
+	r := spec.Reasons
+	for _, kv := range [][2]string{
+		{"short_packet", r.ShortPacket}, {"length_cut", r.LengthCut}, {"length_no_end", r.LengthNoEnd},
+		{"length_too_large", r.LengthTooLarge}, {"need_bytes", r.NeedBytes}, {"varint_past_end", r.VarIntPastEnd},
+		{"string_past_end", r.StringPastEnd}, {"props_len_cut", r.PropsLenCut}, {"props_past_end", r.PropsPastEnd},
+		{"what_length", r.WhatLength}, {"what_property_id", r.WhatPropertyID},
+	} {
+		g.p("    %s = %s,", kv[0], quote(kv[1]))
+	}
+	g.p("}")
+	g.p("-- Larger Remaining Lengths are refused (spec.MaxRemainingLength).")
+	g.p("local MAX_REMAINING = %d", spec.MaxRemainingLength)
+	g.p("")
+
 	g.p("-- ---------------------------------------------------------------------------")
 	g.p("-- Fields the reader itself refers to.")
 	g.p("")

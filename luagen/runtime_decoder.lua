@@ -8,7 +8,6 @@
 
 local floor, byte, char, concat = math.floor, string.byte, string.char, table.concat
 local STOP = {} -- error value: the packet cannot be read to its end
-local MAX_REMAINING = 2147483648 -- larger Remaining Lengths are refused
 
 -- dec formats an integer-valued number in decimal (Lua 5.3+ would print
 -- 3.0 for a float).
@@ -310,7 +309,7 @@ end
 function Decoder:need(f, n, what)
     if self.pos + n > self.limit then
         self:fail(self.pos, f, "malformed",
-            gofmt("%s needs %d bytes, %d left in the packet", what, n, self.limit - self.pos))
+            gofmt(REASON.need_bytes, what, n, self.limit - self.pos))
     end
     if self.pos + n > self.avail then
         self:fail(self.pos, f, "truncated", "")
@@ -360,7 +359,7 @@ function Decoder:integer(tree, e, size)
             err = "malformed"
         end
         if err then
-            self:fail(self.pos, f, err, "variable byte integer runs past the end")
+            self:fail(self.pos, f, err, REASON.varint_past_end)
         end
         if n > MAX_VARINT then
             self:note(RULE.long_varint, f.abbrev, self.pos, n)
@@ -392,7 +391,7 @@ function Decoder:length_prefixed(tree, e)
     if self.as_text and e.text then
         f = e.text
     end
-    self:need(e.len or f, 2, "length")
+    self:need(e.len or f, 2, REASON.what_length)
     local start = self.pos
     local n = self:uint_at(self.pos, 2)
     if e.len then
@@ -401,7 +400,7 @@ function Decoder:length_prefixed(tree, e)
     self.pos = self.pos + 2
     if self.pos + n > self.limit then
         self.pos = start
-        self:fail(start, f, "malformed", gofmt("length %d runs past the end of the packet (%d bytes left)",
+        self:fail(start, f, "malformed", gofmt(REASON.string_past_end,
             n, self.limit - start - 2))
     end
     if self.pos + n > self.avail then
@@ -483,13 +482,13 @@ function Decoder:properties(tree, e)
         err = "malformed"
     end
     if err then
-        self:fail(self.pos, PROPERTY.length, err, "property length runs past the end")
+        self:fail(self.pos, PROPERTY.length, err, REASON.props_len_cut)
     end
     if n > MAX_VARINT then
         self:note(RULE.long_varint, PROPERTY.length.abbrev, self.pos, n)
     end
     if self.pos + n + length > self.limit then
-        self:fail(self.pos, PROPERTY.length, "malformed", gofmt("property length %d runs past the end of the packet (%d bytes left)",
+        self:fail(self.pos, PROPERTY.length, "malformed", gofmt(REASON.props_past_end,
             length, self.limit - self.pos - n))
     end
     local block_end = self.pos + n + length
@@ -501,7 +500,7 @@ function Decoder:properties(tree, e)
     self.limit = block_end
     local seen = {}
     while self.pos < self.limit do
-        self:need(PROPERTY.id, 1, "property identifier")
+        self:need(PROPERTY.id, 1, REASON.what_property_id)
         local id_off = self.pos
         local id = self:uint_at(self.pos, 1)
         self:add(sub, PROPERTY.id, self.pos, 1, id)

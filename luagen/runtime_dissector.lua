@@ -14,7 +14,7 @@ local function read_packet(d, root)
     local pkt = d.packet
     if d.avail < 2 then
         d.len = 2
-        d:fail(0, FIXED.flags, "truncated", "a packet needs at least 2 bytes")
+        d:fail(0, FIXED.flags, "truncated", REASON.short_packet)
     end
     local first = d:uint_at(0, 1)
     -- Remaining Length (§2.1.4), read leniently as Wireshark does.
@@ -22,13 +22,13 @@ local function read_packet(d, root)
     if err then
         d.len = d.avail + 1
         if err == "truncated" then
-            d:fail(1, FIXED.length, err, "remaining length is cut short")
+            d:fail(1, FIXED.length, err, REASON.length_cut)
         end
-        d:fail(1, FIXED.length, err, "remaining length has no end")
+        d:fail(1, FIXED.length, err, REASON.length_no_end)
     end
     d.len = 1 + n + remaining
     if remaining > MAX_REMAINING then
-        d:fail(1, FIXED.length, "malformed", gofmt("remaining length %d is too large", remaining))
+        d:fail(1, FIXED.length, "malformed", gofmt(REASON.length_too_large, remaining))
     end
 
     local layout = flag_layout(pkt, d.version)

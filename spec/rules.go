@@ -128,3 +128,38 @@ var Rules = []*Rule{
 	RuleTrailingBytes, RuleMissingPayload, RuleUnknownLevel, RuleMalformed,
 	RuleAssumedVersion, RuleGap, RuleGapUnknown, RuleTruncated,
 }
+
+// Reasons are the details of a RuleMalformed note: why a packet could not be
+// read to its end. Both readers use these texts, so their notes match. The
+// verbs are filled in the order documented on each.
+var Reasons = struct {
+	ShortPacket    string // no verbs
+	LengthCut      string // no verbs: the capture ends inside the Remaining Length
+	LengthNoEnd    string // no verbs
+	LengthTooLarge string // %d Remaining Length
+	NeedBytes      string // %s what, %d bytes needed, %d bytes left
+	VarIntPastEnd  string // no verbs
+	StringPastEnd  string // %d length, %d bytes left
+	PropsLenCut    string // no verbs
+	PropsPastEnd   string // %d property length, %d bytes left
+	WhatLength     string // the "what" of NeedBytes for a two-byte length
+	WhatPropertyID string // the "what" of NeedBytes for a property identifier
+}{
+	ShortPacket:    "a packet needs at least 2 bytes",
+	LengthCut:      "remaining length is cut short",
+	LengthNoEnd:    "remaining length has no end",
+	LengthTooLarge: "remaining length %d is too large",
+	NeedBytes:      "%s needs %d bytes, %d left in the packet",
+	VarIntPastEnd:  "variable byte integer runs past the end",
+	StringPastEnd:  "length %d runs past the end of the packet (%d bytes left)",
+	PropsLenCut:    "property length runs past the end",
+	PropsPastEnd:   "property length %d runs past the end of the packet (%d bytes left)",
+	WhatLength:     "length",
+	WhatPropertyID: "property identifier",
+}
+
+// MaxRemainingLength is the largest Remaining Length a reader accepts from a
+// lenient (up to 10-byte) variable byte integer; the standard's own maximum
+// is 268,435,455 (MQTT 5.0 §1.5.5). Larger values are malformed, which keeps
+// lengths within 32-bit integer arithmetic in every reader.
+const MaxRemainingLength = 1 << 31

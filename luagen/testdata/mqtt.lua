@@ -702,6 +702,23 @@ RULE.assumed_version = { group = PI_PROTOCOL, severity = PI_NOTE, format = "no C
 RULE.truncated = { group = PI_SEQUENCE, severity = PI_WARN, format = "packet cut short: %d of %d bytes in the capture" }
 RULE.gap = { group = PI_SEQUENCE, severity = PI_WARN, format = "%d bytes of this stream are missing from the capture; decoding resumes at the next packet boundary found" }
 
+-- Why a packet cannot be read to its end: the detail of a malformed note.
+local REASON = {
+    short_packet = "a packet needs at least 2 bytes",
+    length_cut = "remaining length is cut short",
+    length_no_end = "remaining length has no end",
+    length_too_large = "remaining length %d is too large",
+    need_bytes = "%s needs %d bytes, %d left in the packet",
+    varint_past_end = "variable byte integer runs past the end",
+    string_past_end = "length %d runs past the end of the packet (%d bytes left)",
+    props_len_cut = "property length runs past the end",
+    props_past_end = "property length %d runs past the end of the packet (%d bytes left)",
+    what_length = "length",
+    what_property_id = "property identifier",
+}
+-- Larger Remaining Lengths are refused (spec.MaxRemainingLength).
+local MAX_REMAINING = 2147483648
+
 -- ---------------------------------------------------------------------------
 -- Fields the reader itself refers to.
 
@@ -741,7 +758,6 @@ local PACKETS, PROPERTIES = {}, {}
 
 local floor, byte, char, concat = math.floor, string.byte, string.char, table.concat
 local STOP = {} -- error value: the packet cannot be read to its end
-local MAX_REMAINING = 2147483648 -- larger Remaining Lengths are refused
 
 -- dec formats an integer-valued number in decimal (Lua 5.3+ would print
 -- 3.0 for a float).
@@ -1043,7 +1059,7 @@ end
 function Decoder:need(f, n, what)
     if self.pos + n > self.limit then
         self:fail(self.pos, f, "malformed",
-            gofmt("%s needs %d bytes, %d left in the packet", what, n, self.limit - self.pos))
+            gofmt(REASON.need_bytes, what, n, self.limit - self.pos))
     end
     if self.pos + n > self.avail then
         self:fail(self.pos, f, "truncated", "")
@@ -1093,7 +1109,7 @@ function Decoder:integer(tree, e, size)
             err = "malformed"
         end
         if err then
-            self:fail(self.pos, f, err, "variable byte integer runs past the end")
+            self:fail(self.pos, f, err, REASON.varint_past_end)
         end
         if n > MAX_VARINT then
             self:note(RULE.long_varint, f.abbrev, self.pos, n)
@@ -1125,7 +1141,7 @@ function Decoder:length_prefixed(tree, e)
     if self.as_text and e.text then
         f = e.text
     end
-    self:need(e.len or f, 2, "length")
+    self:need(e.len or f, 2, REASON.what_length)
     local start = self.pos
     local n = self:uint_at(self.pos, 2)
     if e.len then
@@ -1134,7 +1150,7 @@ function Decoder:length_prefixed(tree, e)
     self.pos = self.pos + 2
     if self.pos + n > self.limit then
         self.pos = start
-        self:fail(start, f, "malformed", gofmt("length %d runs past the end of the packet (%d bytes left)",
+        self:fail(start, f, "malformed", gofmt(REASON.string_past_end,
             n, self.limit - start - 2))
     end
     if self.pos + n > self.avail then
@@ -1216,13 +1232,13 @@ function Decoder:properties(tree, e)
         err = "malformed"
     end
     if err then
-        self:fail(self.pos, PROPERTY.length, err, "property length runs past the end")
+        self:fail(self.pos, PROPERTY.length, err, REASON.props_len_cut)
     end
     if n > MAX_VARINT then
         self:note(RULE.long_varint, PROPERTY.length.abbrev, self.pos, n)
     end
     if self.pos + n + length > self.limit then
-        self:fail(self.pos, PROPERTY.length, "malformed", gofmt("property length %d runs past the end of the packet (%d bytes left)",
+        self:fail(self.pos, PROPERTY.length, "malformed", gofmt(REASON.props_past_end,
             length, self.limit - self.pos - n))
     end
     local block_end = self.pos + n + length
@@ -1234,7 +1250,7 @@ function Decoder:properties(tree, e)
     self.limit = block_end
     local seen = {}
     while self.pos < self.limit do
-        self:need(PROPERTY.id, 1, "property identifier")
+        self:need(PROPERTY.id, 1, REASON.what_property_id)
         local id_off = self.pos
         local id = self:uint_at(self.pos, 1)
         self:add(sub, PROPERTY.id, self.pos, 1, id)
@@ -1990,7 +2006,7 @@ local function read_packet(d, root)
     local pkt = d.packet
     if d.avail < 2 then
         d.len = 2
-        d:fail(0, FIXED.flags, "truncated", "a packet needs at least 2 bytes")
+        d:fail(0, FIXED.flags, "truncated", REASON.short_packet)
     end
     local first = d:uint_at(0, 1)
     -- Remaining Length (§2.1.4), read leniently as Wireshark does.
@@ -1998,13 +2014,13 @@ local function read_packet(d, root)
     if err then
         d.len = d.avail + 1
         if err == "truncated" then
-            d:fail(1, FIXED.length, err, "remaining length is cut short")
+            d:fail(1, FIXED.length, err, REASON.length_cut)
         end
-        d:fail(1, FIXED.length, err, "remaining length has no end")
+        d:fail(1, FIXED.length, err, REASON.length_no_end)
     end
     d.len = 1 + n + remaining
     if remaining > MAX_REMAINING then
-        d:fail(1, FIXED.length, "malformed", gofmt("remaining length %d is too large", remaining))
+        d:fail(1, FIXED.length, "malformed", gofmt(REASON.length_too_large, remaining))
     end
 
     local layout = flag_layout(pkt, d.version)
