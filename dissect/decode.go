@@ -542,7 +542,12 @@ func (d *decoder) role(e *spec.Element, off int, v uint64, raw []byte) {
 	}
 	if e.Info == spec.InfoBracket {
 		p.infoBracket = append(p.infoBracket, " ["...)
-		p.infoBracket = append(p.infoBracket, raw...)
+		if utf8.Valid(raw) && indexByte(raw, 0) < 0 {
+			p.infoBracket = append(p.infoBracket, raw...)
+		} else {
+			// Wireshark's columns show text as its tree does.
+			p.infoBracket = append(p.infoBracket, TextShow(raw)...)
+		}
 		p.infoBracket = append(p.infoBracket, ']')
 	}
 }

@@ -169,8 +169,8 @@ mqtt.passwd=pw
 			info: "Connect Command", notes: "mqtt.reserved_flags"},
 		{name: "publish qos 3", version: spec.V311, hex: "36 06 0001 61 0005 78", info: "Publish Message (id=5) [a]", notes: "mqtt.reserved_value"},
 		{name: "pingreq with 5-byte remaining length", version: spec.V311, hex: "c0 80 80 80 80 00", info: "Ping Request", notes: "mqtt.long_varint"},
-		{name: "topic with invalid utf-8", version: spec.V311, hex: "30 04 0002 fffe", info: "Publish Message [\xff\xfe]", notes: "mqtt.bad_utf8"},
-		{name: "topic with U+0000", version: spec.V311, hex: "30 05 0003 610062", info: "Publish Message [a\x00b]", notes: "mqtt.nul_in_string"},
+		{name: "topic with invalid utf-8", version: spec.V311, hex: "30 04 0002 fffe", info: "Publish Message [\uFFFD\uFFFD]", notes: "mqtt.bad_utf8"},
+		{name: "topic with U+0000", version: spec.V311, hex: "30 05 0003 610062", info: "Publish Message [a]", notes: "mqtt.nul_in_string"},
 		{name: "packet type 0", version: spec.V311, hex: "00 00", info: "Reserved", notes: "mqtt.reserved_value"},
 		{name: "packet id 0", version: spec.V311, hex: "32 05 0001 61 0000", info: "Publish Message (id=0) [a]", notes: "mqtt.zero_packet_id"},
 		{name: "property not allowed in publish", version: spec.V5, hex: "30 09 0001 61 05 11 00000001", info: "Publish Message [a]", notes: "mqtt.property_not_allowed"},
@@ -284,4 +284,18 @@ func TestHostileLengthsAllocateNothingExtra(t *testing.T) {
 	if perRun := (after.TotalAlloc - before.TotalAlloc) / 100; perRun > 8<<10 {
 		t.Fatalf("%d bytes allocated per decode of a hostile length", perRun)
 	}
+}
+
+func TestShowEscapesControlCharacters(t *testing.T) {
+	var p Packet
+	Decode(&p, unhex(t, "30 07 0005 61 01 09 7f 62"), &ConnState{Version: spec.V311}, ToServer, nil)
+	for _, n := range p.Nodes {
+		if n.Field == spec.Topic {
+			if got, want := n.Show(), "a\\x1\t\\x7fb"; got != want {
+				t.Errorf("Show() = %q, want %q (as tshark's PDML)", got, want)
+			}
+			return
+		}
+	}
+	t.Fatal("no topic node")
 }

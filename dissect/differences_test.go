@@ -59,7 +59,7 @@ func TestDeliberateDifferencesFromWireshark(t *testing.T) {
 				c.Send(pcapbuild.ToServer, unhex(t, "32 05 0001 61 0000"))
 			},
 			ours: "4:Connect Command:mqtt.reserved_flags\n5:Publish Message (id=5) [a]:mqtt.reserved_value\n" +
-				"6:Ping Request:mqtt.long_varint\n7:Publish Message [\xff\xfe]:mqtt.bad_utf8\n8:Publish Message (id=0) [a]:mqtt.zero_packet_id",
+				"6:Ping Request:mqtt.long_varint\n7:Publish Message [\uFFFD\uFFFD]:mqtt.bad_utf8\n8:Publish Message (id=0) [a]:mqtt.zero_packet_id",
 			wireshark: "Publish Message (id=0) [a]",
 		},
 	}

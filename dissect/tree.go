@@ -146,11 +146,37 @@ func (n *Node) Show() string {
 		}
 		return strconv.FormatUint(n.Uint, 10)
 	case f.Type.IsText():
-		return TextShow(n.Raw)
+		return escapeControl(TextShow(n.Raw))
 	case f.Type == spec.FTBytes:
 		return colonHex(n.Raw)
 	}
 	return ""
+}
+
+// escapeControl writes control characters other than tab, newline and
+// carriage return as \xN, as Wireshark's PDML does (0x01 is "\x1").
+func escapeControl(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var sb strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f {
+			sb.WriteString("\\x")
+			sb.WriteString(strconv.FormatUint(uint64(c), 16))
+			continue
+		}
+		sb.WriteByte(c)
+	}
+	return sb.String()
 }
 
 func hexShow(v uint64, t spec.FieldType) string {
