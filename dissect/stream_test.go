@@ -35,7 +35,6 @@ func runCapture(t testing.TB, capture []byte, cfg RunConfig) ([]string, error) {
 
 var (
 	connect311 = "10 0c 0004 4d515454 04 02 003c 0000"
-	connack    = "20 02 00 00"
 	pingreq    = "c0 00"
 )
 

@@ -171,6 +171,7 @@ func (s *State) Load(chunk string, src []byte) error {
 	if err != nil {
 		return &LuaError{Message: strings.TrimSpace(err.Error())}
 	}
+	fixMultiAssign(chunkAST) // gopher-lua miscompiles `a, b = b, a`
 	if s.prof.lua == 54 {
 		float54{}.block(chunkAST, nil)
 	}

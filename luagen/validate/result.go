@@ -1,0 +1,189 @@
+package validate
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/mqttdissect/mqttdissect/luagen/wslua"
+)
+
+// LuaError is an error the script raised while dissecting a frame.
+type LuaError struct {
+	Frame     int
+	Message   string
+	Traceback string
+}
+
+func (e LuaError) String() string {
+	return fmt.Sprintf("frame %d: Lua error: %s", e.Frame, e.Message)
+}
+
+// PDUResult is the outcome of one PDU.
+type PDUResult struct {
+	Frame, Index int
+	Name         string // the reference's description of the PDU
+	Fields       int    // reference fields compared
+	Experts      int    // reference expert infos compared
+	Diffs        []Diff // the first MaxDiffs differences
+	DiffCount    int    // all differences
+	// Extra is a PDU only the Lua side has; Missing one only the
+	// reference has.
+	Extra, Missing bool
+}
+
+// Result is the outcome of one capture.
+type Result struct {
+	Capture string
+	Profile wslua.Profile
+	Golden  bool // compared with golden trees rather than the native decoder
+	// Recorded is set when the Lua trees were only recorded (Reference.Record).
+	Recorded bool
+	Frames   int // capture records read
+
+	PDUs      int // PDUs found on both sides and compared
+	LuaPDUs   int // PDUs the script showed
+	RefPDUs   int // PDUs of the reference
+	Fields    int // reference fields compared
+	Experts   int // reference expert infos compared
+	DiffPDUs  int // PDUs with at least one difference (including extra and missing ones)
+	DiffCount int // differences in all
+	// Diffs are the reported differences: the first Options.MaxDiffs of
+	// each of the first Options.MaxDiffPDUs PDUs that have some.
+	Diffs          []Diff
+	UnreportedPDUs int // PDUs with differences beyond Options.MaxDiffPDUs
+	// SpanningMissing counts native packets that span TCP segments and
+	// that the Lua dissector did not show, or showed with another length
+	// (a reassembly step missing?);
+	// FirstSpanningMissing is the frame of the first.
+	SpanningMissing, FirstSpanningMissing int
+	ErrorCount                            int // Lua errors in all
+	Errors                                []LuaError
+	NotComparable                         int // native packets cut short by lost bytes or the end of a stream
+	// ReadErr is set when the capture is damaged part way; what came
+	// before the damage was compared.
+	ReadErr error
+
+	Trees   []*Tree     // the Lua trees, with Options.KeepTrees
+	PDUList []PDUResult // with Options.KeepPDUs
+}
+
+// OK reports whether everything matched and nothing raised.
+func (r *Result) OK() bool { return r.DiffCount == 0 && r.ErrorCount == 0 && r.ReadErr == nil }
+
+func (r *Result) add(pr *PDUResult, maxDiffs, maxPDUs int, keep bool) {
+	if !pr.Extra && !pr.Missing {
+		r.PDUs++
+		r.Fields += pr.Fields
+		r.Experts += pr.Experts
+	}
+	pr.DiffCount = len(pr.Diffs)
+	if pr.DiffCount > 0 {
+		r.DiffPDUs++
+		r.DiffCount += pr.DiffCount
+		if len(pr.Diffs) > maxDiffs {
+			pr.Diffs = pr.Diffs[:maxDiffs]
+		}
+		if r.DiffPDUs <= maxPDUs {
+			r.Diffs = append(r.Diffs, pr.Diffs...)
+			if more := pr.DiffCount - len(pr.Diffs); more > 0 {
+				r.Diffs = append(r.Diffs, Diff{Frame: pr.Frame, PDU: pr.Index, More: more})
+			}
+		} else {
+			r.UnreportedPDUs++
+		}
+	}
+	if keep {
+		r.PDUList = append(r.PDUList, *pr)
+	}
+}
+
+func (r *Result) addError(e LuaError) {
+	r.ErrorCount++
+	if len(r.Errors) < maxStoredErrors {
+		r.Errors = append(r.Errors, e)
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// Line is the one-line account of the capture.
+func (r *Result) Line() string {
+	var b strings.Builder
+	if r.Recorded {
+		fmt.Fprintf(&b, "%s: recorded %s, %s", filepath.Base(r.Capture), plural(r.LuaPDUs, "PDU", "PDUs"), plural(r.ErrorCount, "Lua error", "Lua errors"))
+		if r.ReadErr != nil {
+			fmt.Fprintf(&b, "; capture damaged: %v", r.ReadErr)
+		}
+		return b.String()
+	}
+	fmt.Fprintf(&b, "%s: %s, %s, %s compared: %s",
+		filepath.Base(r.Capture), plural(r.PDUs, "PDU", "PDUs"), plural(r.Fields, "field", "fields"),
+		plural(r.Experts, "expert info", "expert infos"), plural(r.DiffCount, "difference", "differences"))
+	if r.DiffCount > 0 {
+		fmt.Fprintf(&b, " in %s", plural(r.DiffPDUs, "PDU", "PDUs"))
+	}
+	fmt.Fprintf(&b, ", %s", plural(r.ErrorCount, "Lua error", "Lua errors"))
+	if r.NotComparable > 0 {
+		fmt.Fprintf(&b, " (%s cut short by lost bytes or the end of a stream not compared: Wireshark does not dissect them)",
+			plural(r.NotComparable, "native packet", "native packets"))
+	}
+	if r.ReadErr != nil {
+		fmt.Fprintf(&b, "; capture damaged: %v", r.ReadErr)
+	}
+	return b.String()
+}
+
+// WriteReport writes the capture's line, then its differences and its Lua
+// errors with their tracebacks, indented.
+func (r *Result) WriteReport(w io.Writer) error {
+	var b strings.Builder
+	b.WriteString(r.Line() + "\n")
+	if r.SpanningMissing > 0 {
+		what := "1 native packet that spans TCP segments is"
+		if r.SpanningMissing > 1 {
+			what = fmt.Sprintf("%d native packets that span TCP segments are", r.SpanningMissing)
+		}
+		fmt.Fprintf(&b, "  hint: %s missing from the Lua tree or cut short, the first completed by frame %d: "+
+			"does the dissector ask for more data (pinfo.desegment_offset and pinfo.desegment_len) when a PDU is not complete?\n",
+			what, r.FirstSpanningMissing)
+	}
+	for _, d := range r.Diffs {
+		b.WriteString("  " + d.String() + "\n")
+	}
+	if r.UnreportedPDUs > 0 {
+		fmt.Fprintf(&b, "  ... and %d more differences in %s\n", r.DiffCount-countReported(r.Diffs),
+			plural(r.UnreportedPDUs, "more PDU", "more PDUs"))
+	}
+	for _, e := range r.Errors {
+		b.WriteString("  " + e.String() + "\n")
+		if tb := strings.TrimSpace(e.Traceback); tb != "" {
+			for _, line := range strings.Split(tb, "\n") {
+				b.WriteString("      " + strings.TrimSpace(line) + "\n")
+			}
+		}
+	}
+	if n := r.ErrorCount - len(r.Errors); n > 0 {
+		fmt.Fprintf(&b, "  ... and %d more Lua errors\n", n)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func countReported(ds []Diff) int {
+	n := 0
+	for _, d := range ds {
+		if d.More > 0 {
+			n += d.More
+		} else {
+			n++
+		}
+	}
+	return n
+}
