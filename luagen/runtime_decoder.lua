@@ -167,21 +167,53 @@ Decoder.__index = Decoder
 -- seen is what the connection told the packet (version, assumed,
 -- saw_connect); aliases are the connection's topic aliases on the first
 -- pass, nil when the packet is read again.
+-- The latest value of each field in the current packet, for conditions on
+-- flags. The tables live as long as the script, and a generation number
+-- says which entries belong to the current packet, so a packet creates no
+-- table for them.
+local VALUES, VALUE_GEN, GEN = {}, {}, 0
+
+-- The one decoder, reset for each packet: dissection is not reentrant, and
+-- a fresh table per packet (with its string keys) is what costs most time
+-- in interpreters such as gopher-lua.
+local D = setmetatable({ items = {}, notes = {}, brackets = {} }, Decoder)
+
 local function new_decoder(tvb, off, plen, seen, aliases, dir, as_text)
     local avail = tvb:len() - off
     if avail > plen then
         avail = plen
     end
-    return setmetatable({
-        tvb = tvb, base = off, avail = avail, -- bytes of the packet in the capture
-        len = plen, -- the packet's length as its header declares
-        pos = 0, limit = plen, -- next byte, end of the current scope
-        seen = seen, aliases = aliases, dir = dir, as_text = as_text,
-        version = seen.version, proto_level = -1,
-        values = {}, items = {}, notes = {},
-        alias = -1, topic_seen = false, topic_empty = false, topic = "",
-        packet_id = -1, brackets = {},
-    }, Decoder)
+    GEN = GEN + 1
+    local d = D
+    d.tvb, d.base, d.avail = tvb, off, avail -- bytes of the packet in the capture
+    d.len = plen -- the packet's length as its header declares
+    d.pos, d.limit = 0, plen -- next byte, end of the current scope
+    d.seen, d.aliases, d.dir, d.as_text = seen, aliases, dir, as_text
+    d.version, d.proto_level, d.gen = seen.version, -1, GEN
+    -- items holds (abbrev, offset, item) triples in tree order, for
+    -- attaching notes to the first item of a field at an offset.
+    d.nitems = 0
+    if #d.notes > 0 then
+        d.notes = {}
+    end
+    if #d.brackets > 0 then
+        d.brackets = {}
+    end
+    d.alias, d.topic_seen, d.topic_empty, d.topic = -1, false, false, ""
+    d.packet_id, d.err, d.packet, d.flags = -1, nil, nil, nil
+    return d
+end
+
+-- item_at returns the first item of the field with this abbreviation at
+-- packet offset off, or nil.
+function Decoder:item_at(abbrev, off)
+    local items = self.items
+    for i = 1, self.nitems, 3 do
+        if items[i] == abbrev and items[i + 1] == off then
+            return items[i + 2]
+        end
+    end
+    return nil
 end
 
 function Decoder:left()
@@ -199,8 +231,7 @@ end
 
 -- is_set reports whether the latest value of field f is not 0.
 function Decoder:is_set(f)
-    local v = self.values[f]
-    return v ~= nil and v ~= 0
+    return VALUE_GEN[f] == self.gen and VALUES[f] ~= 0
 end
 
 -- range returns the TvbRange of n bytes at packet offset off, cut to what
@@ -260,11 +291,10 @@ function Decoder:add(tree, f, off, n, value, text)
     else
         item = tree:add(f.pf, r)
     end
-    self.values[f] = value or 0
-    local key = f.abbrev .. "@" .. dec(off)
-    if self.items[key] == nil then
-        self.items[key] = item
-    end
+    VALUES[f], VALUE_GEN[f] = value or 0, self.gen
+    local items, n = self.items, self.nitems
+    items[n + 1], items[n + 2], items[n + 3] = f.abbrev, off, item
+    self.nitems = n + 3
     return item
 end
 

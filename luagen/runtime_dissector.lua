@@ -211,7 +211,7 @@ local function dissect_one(tvb, pinfo, tree, off, plen, c, dir, lost)
     for _, n in ipairs(d.notes) do
         local item = root
         if n.field ~= "" then
-            item = d.items[n.field .. "@" .. dec(n.off)] or root
+            item = d:item_at(n.field, n.off) or root
         end
         item:add_expert_info(n.rule.group, n.rule.severity, n.msg)
     end
