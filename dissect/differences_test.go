@@ -8,27 +8,14 @@ import (
 	"testing"
 
 	"github.com/mqttdissect/mqttdissect/internal/pcapbuild"
+	"github.com/mqttdissect/mqttdissect/internal/testtool"
 )
-
-// needTshark returns the tshark path, skipping the test when it is absent
-// (and failing it in CI, which installs tshark).
-func needTshark(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("tshark")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("tshark is required in CI")
-		}
-		t.Skip("tshark not installed")
-	}
-	return path
-}
 
 // TestDeliberateDifferencesFromWireshark names each case where we read a
 // capture differently from Wireshark 4.0 on purpose, says why, and checks
 // with the real tshark that the difference still exists.
 func TestDeliberateDifferencesFromWireshark(t *testing.T) {
-	tshark := needTshark(t)
+	tshark := testtool.Need(t, "tshark")
 	cases := []struct {
 		name, why string
 		build     func(t testing.TB, c *pcapbuild.Conn)

@@ -146,16 +146,18 @@ func (n *Node) Show() string {
 		}
 		return strconv.FormatUint(n.Uint, 10)
 	case f.Type.IsText():
-		return escapeControl(TextShow(n.Raw))
+		return EscapeControl(TextShow(n.Raw))
 	case f.Type == spec.FTBytes:
 		return colonHex(n.Raw)
 	}
 	return ""
 }
 
-// escapeControl writes control characters other than tab, newline and
-// carriage return as \xN, as Wireshark's PDML does (0x01 is "\x1").
-func escapeControl(s string) string {
+// EscapeControl writes control characters other than tab, newline and
+// carriage return as \xN, as Wireshark's PDML does (0x01 is "\x1", DEL
+// "\x7f"). Text without such characters, or already escaped, is returned
+// as it is.
+func EscapeControl(s string) string {
 	clean := true
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f {
@@ -211,15 +213,21 @@ func colonHex(b []byte) string {
 	return string(out)
 }
 
-// TextShow renders string bytes as Wireshark does for ENC_UTF_8 text: each
-// ill-formed piece becomes U+FFFD, and the text ends at the first U+0000.
-// A piece is the longest start of a well-formed sequence, or else one byte
-// (Unicode's "maximal subpart"): Wireshark 4.0 shows 30 e2 82 41 ff ff as
-// "0\uFFFDA\uFFFD\uFFFD".
+// TextShow renders string bytes as Wireshark does for ENC_UTF_8 text: the
+// text ends at the first U+0000, and ill-formed UTF-8 is replaced as
+// ReplaceIllFormedUTF8 does.
 func TextShow(b []byte) string {
 	if i := indexByte(b, 0); i >= 0 {
 		b = b[:i]
 	}
+	return ReplaceIllFormedUTF8(b)
+}
+
+// ReplaceIllFormedUTF8 replaces each ill-formed piece of b with U+FFFD, as
+// Wireshark's UTF-8 string decoding does. A piece is the longest start of a
+// well-formed sequence, or else one byte (Unicode's "maximal subpart"):
+// Wireshark 4.0 shows 30 e2 82 41 ff ff as "0\uFFFDA\uFFFD\uFFFD".
+func ReplaceIllFormedUTF8(b []byte) string {
 	if utf8.Valid(b) {
 		return string(b)
 	}

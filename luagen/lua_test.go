@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/mqttdissect/mqttdissect/internal/testtool"
 	"io"
 	"os"
 	"os/exec"
@@ -24,7 +25,7 @@ import (
 func TestLuacParses(t *testing.T) {
 	for _, luac := range []string{"luac5.1", "luac5.4"} {
 		t.Run(luac, func(t *testing.T) {
-			bin := needTool(t, luac)
+			bin := testtool.Need(t, luac)
 			for _, opts := range []Options{{}, {Name: "mymqtt", Ports: []uint16{1883, 8884}}} {
 				path := writeLua(t, opts)
 				out, err := exec.Command(bin, "-p", path).CombinedOutput()

@@ -3,6 +3,7 @@ package luagen
 import (
 	"bytes"
 	"fmt"
+	"github.com/mqttdissect/mqttdissect/internal/testtool"
 	"os"
 	"os/exec"
 	"regexp"
@@ -173,7 +174,7 @@ func TestOptions(t *testing.T) {
 // of its own; a forced name that is taken, or a second copy, stops with a
 // clear message and tshark carries on.
 func TestNamesInTshark(t *testing.T) {
-	bin := needTool(t, "tshark")
+	bin := testtool.Need(t, "tshark")
 	home := t.TempDir()
 	run := func(args ...string) (string, string) {
 		cmd := exec.Command(bin, args...)

@@ -13,25 +13,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/mqttdissect/mqttdissect/dissect"
+	"github.com/mqttdissect/mqttdissect/internal/testtool"
 	"github.com/mqttdissect/mqttdissect/spec"
 )
-
-// needTool returns the path of a program the test needs, skipping the test
-// when it is missing, except in CI (CI=true), which installs it.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return path
-}
 
 // writeLua generates the dissector into a temporary directory.
 func writeLua(t *testing.T, opts Options) string {
@@ -63,7 +49,7 @@ var otherTsharks = []string{"tshark-3.4", "tshark-4.4", "tshark-4.6"}
 // required.
 func tsharks(t *testing.T) []string {
 	t.Helper()
-	bins := []string{needTool(t, "tshark")}
+	bins := []string{testtool.Need(t, "tshark")}
 	inCI := os.Getenv("CI") == "true"
 	for _, name := range otherTsharks {
 		path, err := exec.LookPath(name)
@@ -249,57 +235,7 @@ func shown(n *dissect.Node) string {
 
 // wsText is how Wireshark shows UTF-8 text: up to the first NUL, with
 // U+FFFD for each maximal piece that is not well-formed UTF-8.
-func wsText(b []byte) string {
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		b = b[:i]
-	}
-	var sb strings.Builder
-	for i := 0; i < len(b); {
-		r, w := utf8.DecodeRune(b[i:])
-		if r != utf8.RuneError || w > 1 {
-			sb.Write(b[i : i+w])
-			i += w
-			continue
-		}
-		sb.WriteString("\uFFFD")
-		i += illFormedLen(b[i:])
-	}
-	return sb.String()
-}
-
-// illFormedLen is the length of the longest start of a UTF-8 sequence at
-// the beginning of b, which is not a whole one (at least 1).
-func illFormedLen(b []byte) int {
-	c := b[0]
-	var more int
-	lo, hi := byte(0x80), byte(0xBF)
-	switch {
-	case c >= 0xC2 && c <= 0xDF:
-		more = 1
-	case c == 0xE0:
-		more, lo = 2, 0xA0
-	case c == 0xED:
-		more, hi = 2, 0x9F
-	case c >= 0xE1 && c <= 0xEF:
-		more = 2
-	case c == 0xF0:
-		more, lo = 3, 0x90
-	case c >= 0xF1 && c <= 0xF3:
-		more = 3
-	case c == 0xF4:
-		more, hi = 3, 0x8F
-	default:
-		return 1
-	}
-	if len(b) < 2 || b[1] < lo || b[1] > hi {
-		return 1
-	}
-	k := 2
-	for k <= more && k < len(b) && b[k] >= 0x80 && b[k] <= 0xBF {
-		k++
-	}
-	return k
-}
+func wsText(b []byte) string { return dissect.TextShow(b) }
 
 // infoText is a native Info text as Wireshark's column has it: each
 // bracket ends at a U+0000, and text that is not UTF-8 is replaced.

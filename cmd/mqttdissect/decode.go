@@ -18,21 +18,18 @@ import (
 )
 
 type decodeOptions struct {
+	readingFlags
 	verbose       bool
 	format        string
-	ports         []uint
 	types         []string
 	topic         string
 	clientID      string
-	mqttVersion   string
 	payloadAsText bool
 	progress      string
 
 	// resolved from the flags
 	typeSet   [16]bool
 	anyType   bool
-	version   spec.Version
-	portList  []uint16
 	formatter func(b []byte, pdu *dissect.PDU, start time.Time) []byte
 }
 
@@ -100,25 +97,10 @@ func (o *decodeOptions) resolve() error {
 	if o.topic != "" && !spec.ValidTopicFilter(o.topic) {
 		return fmt.Errorf("--topic %q is not a valid MQTT topic filter", o.topic)
 	}
-	if o.mqttVersion != "" {
-		v, ok := spec.ParseVersion(o.mqttVersion)
-		if !ok {
-			return fmt.Errorf("unknown --mqtt-version %q (want 3.1, 3.1.1 or 5)", o.mqttVersion)
-		}
-		o.version = v
+	if err := o.readingFlags.resolve(); err != nil {
+		return err
 	}
-	for _, p := range o.ports {
-		if p == 0 || p > 65535 {
-			return fmt.Errorf("--port %d is not a TCP port", p)
-		}
-		o.portList = append(o.portList, uint16(p))
-	}
-	switch o.progress {
-	case "auto", "always", "never":
-	default:
-		return fmt.Errorf("unknown --progress %q (want auto, always or never)", o.progress)
-	}
-	return nil
+	return checkProgress(o.progress)
 }
 
 // keep applies the filters.

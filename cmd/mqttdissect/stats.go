@@ -8,7 +8,6 @@ import (
 
 	"github.com/mqttdissect/mqttdissect/dissect"
 	"github.com/mqttdissect/mqttdissect/dissect/stats"
-	"github.com/mqttdissect/mqttdissect/spec"
 	"github.com/spf13/cobra"
 )
 
@@ -17,14 +16,10 @@ func init() {
 }
 
 type statsOptions struct {
-	format      string
-	depth       int
-	ports       []uint
-	mqttVersion string
-	progress    string
-
-	version  spec.Version
-	portList []uint16
+	readingFlags
+	format   string
+	depth    int
+	progress string
 }
 
 func newStatsCmd() *cobra.Command {
@@ -81,25 +76,10 @@ func (o *statsOptions) resolve() error {
 	if o.depth < 0 {
 		return fmt.Errorf("--depth %d: want 0 (full topics) or more", o.depth)
 	}
-	if o.mqttVersion != "" {
-		v, ok := spec.ParseVersion(o.mqttVersion)
-		if !ok {
-			return fmt.Errorf("unknown --mqtt-version %q (want 3.1, 3.1.1 or 5)", o.mqttVersion)
-		}
-		o.version = v
+	if err := o.readingFlags.resolve(); err != nil {
+		return err
 	}
-	for _, p := range o.ports {
-		if p == 0 || p > 65535 {
-			return fmt.Errorf("--port %d is not a TCP port", p)
-		}
-		o.portList = append(o.portList, uint16(p))
-	}
-	switch o.progress {
-	case "auto", "always", "never":
-	default:
-		return fmt.Errorf("unknown --progress %q (want auto, always or never)", o.progress)
-	}
-	return nil
+	return checkProgress(o.progress)
 }
 
 // runStats writes one report per file. With several files, JSON output is

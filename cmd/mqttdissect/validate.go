@@ -14,7 +14,6 @@ import (
 	"github.com/mqttdissect/mqttdissect/dissect"
 	"github.com/mqttdissect/mqttdissect/luagen/validate"
 	"github.com/mqttdissect/mqttdissect/luagen/wslua"
-	"github.com/mqttdissect/mqttdissect/spec"
 	"github.com/spf13/cobra"
 )
 
@@ -23,21 +22,19 @@ func init() {
 }
 
 type validateOptions struct {
-	lua         string
-	wireshark   string
-	golden      string
-	update      bool
-	junit       string
-	ports       []uint
-	budget      time.Duration
-	maxDiffs    int
-	mqttVersion string
-	prefs       []string
+	lua       string
+	wireshark string
+	golden    string
+	update    bool
+	junit     string
+	budget    time.Duration
+	maxDiffs  int
+	prefs     []string
 
 	// resolved from the flags
-	profile  wslua.Profile
-	version  spec.Version
-	portList []uint16
+	profile wslua.Profile
+
+	readingFlags
 }
 
 func newValidateCmd() *cobra.Command {
@@ -107,18 +104,8 @@ func (o *validateOptions) resolve() error {
 	if o.maxDiffs <= 0 {
 		return fmt.Errorf("--max-diffs %d must be positive", o.maxDiffs)
 	}
-	if o.mqttVersion != "" {
-		v, ok := spec.ParseVersion(o.mqttVersion)
-		if !ok {
-			return fmt.Errorf("unknown --mqtt-version %q (want 3.1, 3.1.1 or 5)", o.mqttVersion)
-		}
-		o.version = v
-	}
-	for _, p := range o.ports {
-		if p == 0 || p > 65535 {
-			return fmt.Errorf("--port %d is not a TCP port", p)
-		}
-		o.portList = append(o.portList, uint16(p))
+	if err := o.readingFlags.resolve(); err != nil {
+		return err
 	}
 	return nil
 }

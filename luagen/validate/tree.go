@@ -34,7 +34,7 @@ type Tree struct {
 // Item is one tree item.
 type Item struct {
 	Abbrev string // field abbrev, protocol name for the PDU's root
-	Show   string // the value as tshark's PDML "show" prints it (see escapeShow)
+	Show   string // the value as tshark's PDML "show" prints it (see dissect.EscapeControl)
 	// Label is the text Wireshark shows (Lua and golden trees; the
 	// native decoder's root holds the packet's Info text).
 	Label     string
@@ -88,7 +88,7 @@ func luaTree(root *wslua.Item, frame, index int) *Tree {
 // appendItem adds it and its descendants at depth.
 func appendItem(t *Tree, it, root *wslua.Item, depth int) {
 	t.Items = append(t.Items, Item{
-		Abbrev: it.Abbrev, Show: escapeShow(it.Show()), Label: it.Text, Depth: depth,
+		Abbrev: it.Abbrev, Show: dissect.EscapeControl(it.Show()), Label: it.Text, Depth: depth,
 		Offset: it.Offset - root.Offset, Len: it.Len, Generated: it.Generated, Hidden: it.Hidden,
 	})
 	idx := len(t.Items) - 1
@@ -118,7 +118,7 @@ func nativeTree(pdu *dissect.PDU) *Tree {
 	for i := range p.Nodes {
 		n := &p.Nodes[i]
 		t.Items = append(t.Items, Item{
-			Abbrev: n.Field.Abbrev, Show: escapeShow(n.Show()), Label: nativeLabel(p, i), Depth: n.Depth + 1, Offset: n.Offset, Len: n.Len,
+			Abbrev: n.Field.Abbrev, Show: dissect.EscapeControl(n.Show()), Label: nativeLabel(p, i), Depth: n.Depth + 1, Offset: n.Offset, Len: n.Len,
 			Generated: n.Generated, NoValue: n.Field.Type == spec.FTNone,
 		})
 	}
@@ -397,35 +397,6 @@ func expertKey(t *Tree, e Expert, golden bool, m mapper) string {
 		s = t.Items[e.Item].Abbrev + ": " + s
 	}
 	return s
-}
-
-// escapeShow writes control characters other than tab, newline and
-// carriage return as "\xN" (0x01 is "\x1", DEL "\x7f"), as tshark's PDML
-// show attribute does. Both sides' show texts go through it, so that it
-// does not matter whether a reader escapes them itself; it leaves text
-// without such characters, and so an escaped one, as it is.
-func escapeShow(s string) string {
-	clean := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f {
-			b.WriteString(`\x`)
-			b.WriteString(strconv.FormatUint(uint64(c), 16))
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
 }
 
 // pdmlShow renders a show text as an XML reader reads it back from PDML

@@ -12,21 +12,8 @@ import (
 	"testing"
 
 	"github.com/mqttdissect/mqttdissect/internal/pcapbuild"
+	"github.com/mqttdissect/mqttdissect/internal/testtool"
 )
-
-// needTshark returns tshark's path, skipping the test when it is absent
-// (and failing it in CI, which installs Debian's tshark).
-func needTshark(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("tshark")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("tshark is required in CI")
-		}
-		t.Skip("tshark not installed: skipping the comparison with real Wireshark")
-	}
-	return path
-}
 
 // tsharkTrees runs the real tshark with the Lua script on the capture and
 // returns its trees of the script's protocol.
@@ -86,7 +73,7 @@ func compareWithTshark(t *testing.T, tshark, script, capture string) *Result {
 // emulator and through the real tshark on every testdata capture and
 // requires identical trees.
 func TestGeneratedMatchesTshark(t *testing.T) {
-	tshark := needTshark(t)
+	tshark := testtool.Need(t, "tshark")
 	generatedLua(t)
 	for _, capture := range testCaptures(t) {
 		t.Run(filepath.Base(capture), func(t *testing.T) {
@@ -100,7 +87,7 @@ func TestGeneratedMatchesTshark(t *testing.T) {
 // TestSampleMatchesTshark does the same for the hand-written dissector of
 // another protocol, on its capture.
 func TestSampleMatchesTshark(t *testing.T) {
-	tshark := needTshark(t)
+	tshark := testtool.Need(t, "tshark")
 	res := compareWithTshark(t, tshark, "testdata/mcbin.lua", "testdata/mcbin.pcap")
 	if res.Experts == 0 {
 		t.Error("no expert infos compared")
@@ -167,7 +154,7 @@ func randomStreamsCapture(t *testing.T, n int, seed uint64) []byte {
 // the real tshark (identical trees required), and through the native
 // decoder (identical trees required).
 func TestRandomStreamsMatchTshark(t *testing.T) {
-	tshark := needTshark(t)
+	tshark := testtool.Need(t, "tshark")
 	src := generatedLua(t)
 	capture := randomStreamsCapture(t, 300, randomSeed())
 	path := filepath.Join(t.TempDir(), "random.pcap")
@@ -210,7 +197,7 @@ func randomSeed() uint64 {
 // texts with tshark's for every ASCII byte, C1 controls, other characters
 // and ill-formed UTF-8 (truncated, overlong, surrogates, too large).
 func TestTextLabelsMatchTshark(t *testing.T) {
-	tshark := needTshark(t)
+	tshark := testtool.Need(t, "tshark")
 	var data []byte
 	record := func(b []byte) { data = append(append(data, byte(len(b))), b...) }
 	for c := 1; c < 0x80; c++ {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/mqttdissect/mqttdissect/dissect"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -508,7 +509,7 @@ func decodeString(b []byte, enc int64) string {
 		if utf8.Valid(b) {
 			return string(b)
 		}
-		return replaceIllFormedUTF8(b)
+		return dissect.ReplaceIllFormedUTF8(b)
 	case encUTF16, encUCS2:
 		return decodeUTF16(b, uint32(enc)&encLE != 0)
 	case encLatin1:
@@ -538,60 +539,6 @@ func decodeString(b []byte, enc int64) string {
 		}
 		return sb.String()
 	}
-}
-
-// replaceIllFormedUTF8 replaces each ill-formed piece of b with U+FFFD as
-// Wireshark's get_utf_8_string does: a piece is the longest start of a
-// well-formed sequence, or else one byte (30 e2 82 41 ff ff reads as
-// "0\uFFFDA\uFFFD\uFFFD").
-func replaceIllFormedUTF8(b []byte) string {
-	var sb strings.Builder
-	sb.Grow(len(b) + 8)
-	for len(b) > 0 {
-		r, n := utf8.DecodeRune(b)
-		if r != utf8.RuneError || n > 1 {
-			sb.Write(b[:n])
-			b = b[n:]
-			continue
-		}
-		sb.WriteString("\uFFFD")
-		b = b[illFormedLen(b):]
-	}
-	return sb.String()
-}
-
-// illFormedLen returns the length of the ill-formed piece at the start of
-// b: the lead byte and the continuation bytes still allowed after it.
-func illFormedLen(b []byte) int {
-	var more int
-	lo, hi := byte(0x80), byte(0xBF)
-	switch c := b[0]; {
-	case c >= 0xC2 && c <= 0xDF:
-		more = 1
-	case c == 0xE0:
-		more, lo = 2, 0xA0
-	case c == 0xED:
-		more, hi = 2, 0x9F
-	case c >= 0xE1 && c <= 0xEF:
-		more = 2
-	case c == 0xF0:
-		more, lo = 3, 0x90
-	case c >= 0xF1 && c <= 0xF3:
-		more = 3
-	case c == 0xF4:
-		more, hi = 3, 0x8F
-	default:
-		return 1
-	}
-	n := 1
-	for k := 1; k <= more && k < len(b); k++ {
-		if b[k] < lo || b[k] > hi {
-			break
-		}
-		lo, hi = 0x80, 0xBF
-		n++
-	}
-	return n
 }
 
 func decodeUTF16(b []byte, le bool) string {
