@@ -206,12 +206,23 @@ func valueText(n *Node) string {
 		}
 		return num
 	case f.Type.IsText():
-		return TextShow(n.Raw)
+		return FormatText(TextShow(n.Raw))
 	case f.Type == spec.FTBytes:
+		// Wireshark labels show at most 36 bytes, and "<MISSING>" for none.
+		switch {
+		case len(n.Raw) == 0:
+			return "<MISSING>"
+		case len(n.Raw) > maxLabelBytes:
+			return hex.EncodeToString(n.Raw[:maxLabelBytes]) + "…"
+		}
 		return hex.EncodeToString(n.Raw)
 	}
 	return ""
 }
+
+// maxLabelBytes is how many bytes of an FT_BYTES value Wireshark's labels
+// show before an ellipsis.
+const maxLabelBytes = 36
 
 // bitPattern renders an 8-bit mask as Wireshark does: "0011 ...." with the
 // bits of the field shown and the others as dots.

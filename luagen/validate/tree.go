@@ -1,12 +1,10 @@
 package validate
 
 import (
-	"encoding/hex"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/mqttdissect/mqttdissect/dissect"
@@ -145,80 +143,13 @@ func nativeTree(pdu *dissect.PDU) *Tree {
 // Wireshark shows "<MISSING>", and it renders long byte strings whole where
 // Wireshark shows the first 36 bytes and "…".
 func nativeLabel(p *dissect.Packet, i int) string {
-	n := &p.Nodes[i]
 	label := dissect.Label(p, i)
-	if n.Generated && len(label) >= 2 && label[0] == '[' && label[len(label)-1] == ']' {
+	// Wireshark's text output brackets generated items; the item's own
+	// label, which the emulator records, has no brackets.
+	if p.Nodes[i].Generated && len(label) >= 2 && label[0] == '[' && label[len(label)-1] == ']' {
 		label = label[1 : len(label)-1]
 	}
-	if n.Field.Type.IsText() {
-		label = n.Field.Name + ": " + labelText(dissect.TextShow(n.Raw))
-	}
-	if n.Field.Type == spec.FTBytes && n.Field.Mask == 0 {
-		switch {
-		case len(n.Raw) == 0:
-			label = n.Field.Name + ": <MISSING>"
-		case len(n.Raw) > 36:
-			label = n.Field.Name + ": " + hex.EncodeToString(n.Raw[:36]) + "…"
-		}
-	}
 	return label
-}
-
-// labelText escapes valid UTF-8 text for a label as Wireshark 4.0 does
-// (format_text, checked with tshark 4.0.17): \a \b \f \n \r \t \v by
-// name, other C0 controls and DEL in octal ("\001"), other characters GLib
-// does not call printable (C1 controls, format characters such as U+FEFF,
-// unassigned code points) as "\uXXXX"; a backslash is not escaped.
-func labelText(s string) string {
-	clean := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == '\a':
-			b.WriteString(`\a`)
-		case r == '\b':
-			b.WriteString(`\b`)
-		case r == '\f':
-			b.WriteString(`\f`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\v':
-			b.WriteString(`\v`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, "\\%03o", r)
-		case r > 0x7f && !printable(r):
-			if r > 0xFFFF {
-				fmt.Fprintf(&b, "\\U%08X", r)
-			} else {
-				fmt.Fprintf(&b, "\\u%04X", r)
-			}
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-// printable is GLib's g_unichar_isprint: not a control, format, surrogate
-// or unassigned code point.
-func printable(r rune) bool {
-	if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Cs) {
-		return false
-	}
-	return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z, unicode.Co)
 }
 
 func severityName(s spec.Severity) string {

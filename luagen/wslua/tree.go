@@ -2,13 +2,12 @@ package wslua
 
 import (
 	"encoding/binary"
-	"fmt"
 	"math"
 	"math/bits"
 	"strconv"
 	"strings"
-	"unicode"
 
+	"github.com/mqttdissect/mqttdissect/dissect"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -485,7 +484,7 @@ func fieldLabel(it *Item) string {
 		if f.Type == FTIPv4 || f.Type == FTEther {
 			return f.Name + ": " + v
 		}
-		return f.Name + ": " + formatText(v)
+		return f.Name + ": " + dissect.FormatText(v)
 	case []byte:
 		if len(v) == 0 {
 			return f.Name + ": <MISSING>"
@@ -547,7 +546,7 @@ func numberLabel(f *Field, v uint64, signed bool) string {
 		case BaseOct:
 			return oct()
 		}
-		return "'" + formatText(string(rune(v))) + "'"
+		return "'" + dissect.FormatText(string(rune(v))) + "'"
 	}
 	if f.Values != nil || f.Ranges != nil {
 		name, ok := "", false
@@ -613,110 +612,6 @@ func bitPattern(raw, mask uint64, width int) string {
 		}
 	}
 	return sb.String()
-}
-
-// formatText escapes a string for a label as Wireshark 4.0's format_text
-// does (checked with tshark 4.0.17): \a \b \f \n \r \t \v by name, other
-// C0 controls and DEL in octal ("\001", "\177"), a backslash as is. Bytes
-// from 0x80 are read as UTF-8 without the rules on overlong forms: a lead
-// byte with all its continuation bytes gives its code point (C0 80 is
-// "\u0000"), which is shown as "\uXXXX" when GLib does not call it
-// printable (controls, format characters such as U+FEFF, unassigned code
-// points) and as U+FFFD when it is a surrogate or above U+10FFFF;
-// a lead byte without all its continuation bytes, or a stray continuation
-// byte, is one U+FFFD.
-func formatText(s string) string {
-	clean := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var sb strings.Builder
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x80 {
-			need := 0
-			switch {
-			case c >= 0xC0 && c <= 0xDF:
-				need = 1
-			case c >= 0xE0 && c <= 0xEF:
-				need = 2
-			case c >= 0xF0 && c <= 0xF7:
-				need = 3
-			case c >= 0xF8 && c <= 0xFB:
-				need = 4
-			case c >= 0xFC && c <= 0xFD:
-				need = 5
-			}
-			j := i + 1
-			if need == 0 { // a continuation byte, FE or FF
-				sb.WriteString("\uFFFD")
-				i = j
-				continue
-			}
-			cp := rune(c & (0x3F >> need))
-			for j < len(s) && j-i <= need && s[j]&0xC0 == 0x80 {
-				cp = cp<<6 | rune(s[j]&0x3F)
-				j++
-			}
-			complete := j-i-1 == need
-			i = j
-			switch {
-			case !complete || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF):
-				sb.WriteString("\uFFFD")
-			case !printable(cp):
-				if cp > 0xFFFF {
-					fmt.Fprintf(&sb, `\U%08X`, cp)
-				} else {
-					fmt.Fprintf(&sb, `\u%04X`, cp)
-				}
-			default:
-				sb.WriteRune(cp)
-			}
-			continue
-		}
-		i++
-		switch c {
-		case '\a':
-			sb.WriteString(`\a`)
-		case '\b':
-			sb.WriteString(`\b`)
-		case '\f':
-			sb.WriteString(`\f`)
-		case '\n':
-			sb.WriteString(`\n`)
-		case '\r':
-			sb.WriteString(`\r`)
-		case '\t':
-			sb.WriteString(`\t`)
-		case '\v':
-			sb.WriteString(`\v`)
-		default:
-			if c < 0x20 || c == 0x7f {
-				sb.WriteByte('\\')
-				sb.WriteByte('0' + c>>6)
-				sb.WriteByte('0' + (c>>3)&7)
-				sb.WriteByte('0' + c&7)
-			} else {
-				sb.WriteByte(c)
-			}
-		}
-	}
-	return sb.String()
-}
-
-// printable is GLib's g_unichar_isprint, which format_text asks: not a
-// control, format, surrogate or unassigned code point.
-func printable(r rune) bool {
-	if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Cs) {
-		return false
-	}
-	return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z, unicode.Co)
 }
 
 // ---------------------------------------------------------------------------
