@@ -59,7 +59,7 @@ func Decode(p *Packet, b []byte, st *ConnState, dir Direction, opts *Options) er
 	}
 	p.reset(b)
 	p.vals.gen++
-	d := decoder{p: p, buf: b, st: st, dir: dir, opts: opts, version: st.Version, vals: &p.vals}
+	d := decoder{p: p, buf: b, st: st, dir: dir, opts: opts, version: st.Version, vals: p.vals}
 	err := d.packet()
 	if err != nil {
 		p.Err = err

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mqttdissect/mqttdissect/spec"
 )
@@ -298,4 +299,15 @@ func TestShowEscapesControlCharacters(t *testing.T) {
 		}
 	}
 	t.Fatal("no topic node")
+}
+
+func TestAppendSeconds(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0: "0.000000", 2339 * time.Microsecond: "0.002339", 1500 * time.Nanosecond: "0.000002",
+		90*time.Second + 7*time.Millisecond: "90.007000", -time.Millisecond: "-0.001000",
+	} {
+		if got := string(appendSeconds(nil, d)); got != want {
+			t.Errorf("appendSeconds(%v) = %q, want %q", d, got, want)
+		}
+	}
 }

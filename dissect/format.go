@@ -16,8 +16,7 @@ func AppendSummary(b []byte, pdu *PDU, start time.Time) []byte {
 	var num [32]byte
 	b = appendPadded(b, strconv.AppendInt(num[:0], int64(pdu.Frame), 10), 6)
 	b = append(b, ' ')
-	rel := pdu.Time.Sub(start)
-	b = appendPadded(b, strconv.AppendFloat(num[:0], rel.Seconds(), 'f', 6, 64), 11)
+	b = appendPadded(b, appendSeconds(num[:0], pdu.Time.Sub(start)), 11)
 	b = append(b, ' ')
 	b = pdu.Src.AppendTo(b)
 	b = append(b, " -> "...)
@@ -30,6 +29,23 @@ func AppendSummary(b []byte, pdu *PDU, start time.Time) []byte {
 		b = append(b, " [Packet size limited during capture]"...)
 	}
 	return append(b, '\n')
+}
+
+// appendSeconds appends d in seconds with six decimals ("0.002339"),
+// rounded to the microsecond, without floating point.
+func appendSeconds(b []byte, d time.Duration) []byte {
+	if d < 0 {
+		b = append(b, '-')
+		d = -d
+	}
+	us := (d + 500) / time.Microsecond
+	b = strconv.AppendInt(b, int64(us/1e6), 10)
+	b = append(b, '.')
+	frac := int64(us % 1e6)
+	for div := int64(100000); div > 0; div /= 10 {
+		b = append(b, byte('0'+frac/div%10))
+	}
+	return b
 }
 
 func appendPadded(b []byte, s []byte, width int) []byte {

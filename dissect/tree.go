@@ -69,14 +69,18 @@ type Packet struct {
 	KeepAlive   int // -1 when none
 	ProtoLevel  int // CONNECT's protocol level, -1 when none
 	infoBracket []byte
-	vals        fieldValues
+	// vals is kept across packets (behind a pointer, so reset does not copy
+	// it); see fieldValues.
+	vals *fieldValues
 }
 
 func (p *Packet) reset(raw []byte) {
 	vals := p.vals
+	if vals == nil {
+		vals = new(fieldValues)
+	}
 	*p = Packet{Raw: raw, Nodes: p.Nodes[:0], Notes: p.Notes[:0], infoBracket: p.infoBracket[:0],
-		PacketID: -1, TopicAlias: -1, ReasonCode: -1, KeepAlive: -1, ProtoLevel: -1}
-	p.vals = vals
+		PacketID: -1, TopicAlias: -1, ReasonCode: -1, KeepAlive: -1, ProtoLevel: -1, vals: vals}
 }
 
 // Info returns the packet's part of Wireshark's Info column, e.g.
