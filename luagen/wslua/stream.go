@@ -359,6 +359,7 @@ func (s *State) dissectTCPPDUs(L *lua.LState) int {
 	d := s.cur
 	if d == nil {
 		L.RaiseError("dissect_tcp_pdus can only be invoked while in dissect function")
+		return 0 // not reached: RaiseError does not return
 	}
 	if !ok1 || !ok2 {
 		L.RaiseError("The third and fourth arguments need to be Lua functions")
