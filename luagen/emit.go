@@ -172,6 +172,12 @@ func (g *gen) header() {
 	g.p("-- Targets %s: it uses only the", Targets)
 	g.p("-- Lua API those releases share (no bit library, goto, ProtoExpert or")
 	g.p("-- dissect_tcp_pdus).")
+	var rel []string
+	for _, r := range Verified {
+		rel = append(rel, fmt.Sprintf("%s (Lua %s)", r.Wireshark, r.Lua))
+	}
+	g.p("-- Verified in mqttdissect's CI on real Wireshark %s;", strings.Join(rel, ", "))
+	g.p("-- 1.10 (Lua 5.1) through its API subset, luac5.1 and an emulation of its API.")
 	g.p("--")
 	g.p("-- Install: `mqttdissect install`, or copy this file to ~/.wireshark/plugins/")
 	g.p("-- (Wireshark before 2.5) or ~/.local/lib/wireshark/plugins/ (2.5 and later),")

@@ -46,6 +46,20 @@ const FileName = "mqtt.lua"
 // Targets is what the generated file is written for, as its header says.
 const Targets = "Wireshark 1.10 or later, built with Lua 5.1, 5.2, 5.3 or 5.4"
 
+// Release is a real Wireshark build the generated file is verified on.
+type Release struct {
+	Wireshark, Lua string
+}
+
+// Verified lists the real Wireshark releases CI loads the generated file
+// into, on every capture of testdata (Debian's packages: 4.0 on the CI
+// machine, the others in chroots made by .ci/wireshark-versions.sh). The
+// tests run each release's tshark-X.Y wrapper; the header names them.
+var Verified = []Release{{"3.4", "5.2"}, {"4.0", "5.2"}, {"4.4", "5.4"}, {"4.6", "5.4"}}
+
+// HostRelease is the Verified release CI's own tshark is (Debian 12's).
+const HostRelease = "4.0"
+
 // Options change the generated dissector.
 type Options struct {
 	// Name forces the protocol name and field prefix ("" picks DefaultName

@@ -41,7 +41,15 @@ var luaErrorRE = regexp.MustCompile(`Lua: Error|Lua Error`)
 // otherTsharks are wrappers around other Wireshark releases, installed by
 // .ci/wireshark-versions.sh (they run TShark in a chroot as an unprivileged
 // user); the tests use the ones that work here.
-var otherTsharks = []string{"tshark-3.4", "tshark-4.4", "tshark-4.6"}
+var otherTsharks = func() []string {
+	var names []string
+	for _, r := range Verified {
+		if r.Wireshark != HostRelease {
+			names = append(names, "tshark-"+r.Wireshark)
+		}
+	}
+	return names
+}()
 
 // tsharks returns the tshark programs to test with: the machine's own and
 // each wrapper of another release. Without CI a missing wrapper is skipped

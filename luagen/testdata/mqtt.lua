@@ -9,6 +9,8 @@
 -- Targets Wireshark 1.10 or later, built with Lua 5.1, 5.2, 5.3 or 5.4: it uses only the
 -- Lua API those releases share (no bit library, goto, ProtoExpert or
 -- dissect_tcp_pdus).
+-- Verified in mqttdissect's CI on real Wireshark 3.4 (Lua 5.2), 4.0 (Lua 5.2), 4.4 (Lua 5.4), 4.6 (Lua 5.4);
+-- 1.10 (Lua 5.1) through its API subset, luac5.1 and an emulation of its API.
 --
 -- Install: `mqttdissect install`, or copy this file to ~/.wireshark/plugins/
 -- (Wireshark before 2.5) or ~/.local/lib/wireshark/plugins/ (2.5 and later),
