@@ -1,6 +1,8 @@
 package dissect
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,6 +14,26 @@ import (
 // it must not panic, must keep every node inside the bytes present, and must
 // not allocate in proportion to declared lengths.
 func FuzzDecode(f *testing.F) {
+	// Every MQTT packet of the real captures, with the version it was read in.
+	captures, _ := filepath.Glob("../testdata/*.pcap*")
+	for _, c := range captures {
+		if filepath.Ext(c) != ".pcap" && filepath.Ext(c) != ".pcapng" {
+			continue
+		}
+		data, err := os.ReadFile(c)
+		if err != nil {
+			f.Fatal(err)
+		}
+		cfg := &RunConfig{}
+		cfg.OnPDU = func(p *PDU) {
+			if len(p.Packet.Raw) < 1024 {
+				f.Add(append([]byte(nil), p.Packet.Raw...), byte(p.Packet.Version))
+			}
+		}
+		if _, err := Run(context.Background(), bytes.NewReader(data), cfg); err != nil {
+			f.Fatal(err)
+		}
+	}
 	for _, s := range []string{
 		"10 0c 0004 4d515454 04 02 003c 0000",
 		"32 26 0003 612f62 0001 19 03 000a 746578742f706c61696e 26 0002 6b31 0002 7631 23 0003 68656c6c6f",
