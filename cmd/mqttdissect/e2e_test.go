@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mqttdissect/mqttdissect/internal/sample"
 )
@@ -255,4 +256,41 @@ func TestDecodeFiltersAndErrors(t *testing.T) {
 			t.Errorf("exit %d, stderr %q, %d of %d bytes of output", code, stderr, len(out), len(full))
 		}
 	})
+}
+
+// TestDecodeInterrupt: Ctrl-C stops decoding cleanly, exit status 130,
+// with the output so far written (a JSON array still closed).
+func TestDecodeInterrupt(t *testing.T) {
+	bin, err := binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A capture large enough to be still decoding when interrupted.
+	path := filepath.Join(t.TempDir(), "big.pcap")
+	cmd := exec.Command("go", "test", "../../dissect", "-run", "TestWriteBenchCapture", "-count=1")
+	cmd.Env = append(os.Environ(), "MQTTDISSECT_BENCH_CAPTURE="+path, "MQTTDISSECT_BENCH_MESSAGES=1000000")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("writing the capture: %v\n%s", err, out)
+	}
+	var stdout, stderr bytes.Buffer
+	run := exec.Command(bin, "decode", "--format", "json", path)
+	run.Stdout, run.Stderr = &stdout, &stderr
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Decoding the capture as JSON takes seconds; interrupt it early on.
+	time.Sleep(300 * time.Millisecond)
+	run.Process.Signal(os.Interrupt)
+	err = run.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != exitInterrupted {
+		t.Fatalf("exit = %v, want %d (stderr %q)", err, exitInterrupted, stderr.String())
+	}
+	var packets []json.RawMessage
+	if err := json.Unmarshal(stdout.Bytes(), &packets); err != nil || len(packets) == 0 {
+		t.Fatalf("output is not a closed JSON array of packets: %v", err)
+	}
+	if !strings.Contains(stderr.String(), "interrupted") {
+		t.Errorf("stderr %q", stderr.String())
+	}
 }

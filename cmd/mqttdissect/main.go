@@ -49,7 +49,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	code := exitCode(err)
 	if err != nil {
 		var de dataError
-		if !errors.As(err, &de) || de.msg != "" {
+		switch {
+		case code == exitInterrupted:
+			fmt.Fprintln(stderr, "mqttdissect: interrupted; the output so far was written")
+		case !errors.As(err, &de) || de.msg != "":
 			fmt.Fprintln(stderr, "mqttdissect:", err)
 		}
 		if code == exitUsage {
