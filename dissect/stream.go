@@ -216,29 +216,16 @@ func packetLength(b []byte) (total int, ok bool) {
 	return 1 + n + int(v), true
 }
 
-// plausibleHeader says whether b could start an MQTT packet: a defined type
-// with flags the standard allows and a short Remaining Length. It is used
-// only to find a packet boundary again after lost bytes.
+// plausibleHeader says whether b could start an MQTT packet: a first byte
+// the table allows and a Remaining Length of at most 4 bytes (or one still
+// incomplete). It is used only to find a packet boundary again after lost
+// bytes.
 func plausibleHeader(b []byte) bool {
-	if len(b) < 2 {
+	if len(b) < 2 || !spec.PlausibleFirstByte(b[0]) {
 		return false
 	}
-	t := spec.PacketType(b[0] >> 4)
-	if t == spec.Reserved {
-		return false
-	}
-	flags := int(b[0] & 0x0F)
-	for _, l := range spec.Packets[t].Flags {
-		if l.Required >= 0 && flags != l.Required {
-			continue
-		}
-		if l.Required < 0 && t == spec.PUBLISH && flags&0x06 == 0x06 {
-			continue
-		}
-		_, n, err := readVarInt(b[1:], spec.MaxVarIntBytes)
-		return err == nil || (err == ErrTruncated && n == 0 && len(b) < 5)
-	}
-	return false
+	_, _, err := readVarInt(b[1:], spec.MaxVarIntBytes)
+	return err == nil || (err == ErrTruncated && len(b) < 1+spec.MaxVarIntBytes)
 }
 
 func (s *mqttStream) emit(ds *dirState, dir Direction, raw []byte, f *Frame) {

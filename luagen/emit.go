@@ -553,7 +553,7 @@ func (g *gen) constants() {
 	g.p("local PLAUSIBLE = {}")
 	var first []string
 	for b := 0; b < 256; b++ {
-		if plausibleFirstByte(uint8(b)) {
+		if spec.PlausibleFirstByte(uint8(b)) {
 			first = append(first, fmt.Sprintf("0x%02X", b))
 		}
 	}
@@ -573,39 +573,6 @@ func (g *gen) constants() {
 	g.p("-- properties by identifier.")
 	g.p("local PACKETS, PROPERTIES = {}, {}")
 	g.p("")
-}
-
-// plausibleFirstByte reports whether b may start a packet: its type is not
-// a reserved value and one of the type's flag layouts accepts its flags
-// (the required value, or bits that carry no reserved value).
-func plausibleFirstByte(b uint8) bool {
-	typ := b >> spec.MsgType.Shift()
-	if v, ok := spec.MsgTypes.Lookup(uint64(typ)); !ok || v.Reserved {
-		return false
-	}
-	low := int(b) & ((1 << spec.MsgType.Shift()) - 1)
-	for _, l := range spec.Packets[typ].Flags {
-		if l.Required >= 0 {
-			if low == l.Required {
-				return true
-			}
-			continue
-		}
-		ok := true
-		for _, f := range l.Bits {
-			if f.Values == nil {
-				continue
-			}
-			v := (uint64(b) & uint64(f.Mask)) >> f.Shift()
-			if e, found := f.Values.Lookup(v); found && e.Reserved {
-				ok = false
-			}
-		}
-		if ok {
-			return true
-		}
-	}
-	return false
 }
 
 // roleName is the runtime's name of a role.

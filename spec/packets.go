@@ -125,3 +125,37 @@ var Packets = [16]Packet{
 var FixedHeader = struct {
 	Flags, Length *Field
 }{HdrFlags, MsgLen}
+
+// PlausibleFirstByte reports whether b may start a packet: its type is not
+// a reserved value and one of the type's flag layouts accepts its flags
+// (the required value, or bits that carry no reserved value). Readers use it
+// only to find a packet boundary again after bytes they could not frame.
+func PlausibleFirstByte(b uint8) bool {
+	typ := b >> MsgType.Shift()
+	if v, ok := MsgTypes.Lookup(uint64(typ)); !ok || v.Reserved {
+		return false
+	}
+	low := int(b) & ((1 << MsgType.Shift()) - 1)
+	for _, l := range Packets[typ].Flags {
+		if l.Required >= 0 {
+			if low == l.Required {
+				return true
+			}
+			continue
+		}
+		ok := true
+		for _, f := range l.Bits {
+			if f.Values == nil {
+				continue
+			}
+			v := (uint64(b) & uint64(f.Mask)) >> f.Shift()
+			if e, found := f.Values.Lookup(v); found && e.Reserved {
+				ok = false
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
