@@ -122,7 +122,8 @@ func (d *decoder) packet() error {
 		return d.errAt(0, spec.HdrFlags, ErrTruncated, spec.Reasons.ShortPacket)
 	}
 	first := d.buf[0]
-	p.Type, p.Flags = spec.PacketType(first>>4), first&0x0F
+	shift := spec.MsgType.Shift()
+	p.Type, p.Flags = spec.PacketType(first>>shift), first&(1<<shift-1)
 	pkt := &spec.Packets[p.Type]
 
 	// Remaining Length (MQTT 5.0 §2.1.4), read leniently as Wireshark does.

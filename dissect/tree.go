@@ -100,6 +100,18 @@ func (p *Packet) AppendInfo(b []byte) []byte {
 	return append(b, p.infoBracket...)
 }
 
+// Value returns the value of the packet's first node of field f (a
+// fixed-header bit such as spec.QoSLevel, a flag, a number), and whether
+// the packet has one.
+func (p *Packet) Value(f *spec.Field) (uint64, bool) {
+	for i := range p.Nodes {
+		if p.Nodes[i].Field == f {
+			return p.Nodes[i].Uint, true
+		}
+	}
+	return 0, false
+}
+
 // Truncated reports whether the capture holds fewer bytes than the packet
 // declares.
 func (p *Packet) Truncated() bool { return len(p.Raw) < p.Len }

@@ -126,6 +126,10 @@ var (
 	}}
 )
 
+// ReasonDisconnectWithWill is the DISCONNECT reason code by which a client
+// asks the server to publish its will (MQTT 5.0 §3.14.2.1).
+const ReasonDisconnectWithWill = 0x04
+
 // PropertyIDs names the MQTT 5 property identifiers (§2.2.2.2), built from
 // the property table so the two cannot disagree.
 var PropertyIDs = func() *ValueTable {

@@ -513,8 +513,9 @@ func (a *Analyzer) publish(c *conn, p *dissect.PDU) {
 	if pk.Topic == nil && pk.Malformed {
 		return
 	}
-	qos := int(pk.Flags>>1) & 3
-	retain := pk.Flags&1 != 0
+	q, _ := pk.Value(spec.QoSLevel)
+	r, _ := pk.Value(spec.Retain)
+	qos, retain := int(q), r != 0
 	size := int64(len(pk.Payload))
 	for i := range pk.Nodes {
 		if f := pk.Nodes[i].Field; f == spec.Msg || f == spec.MsgText {
@@ -597,7 +598,7 @@ func (a *Analyzer) flow(c *conn, p *dissect.PDU) {
 	other := 1 - dir
 	switch pk.Type {
 	case spec.PUBLISH:
-		switch pk.Flags >> 1 & 3 {
+		switch q, _ := pk.Value(spec.QoSLevel); q {
 		case 1:
 			a.start(c, p, dir, id, kindQoS1, nil)
 		case 2:
@@ -650,7 +651,8 @@ func (a *Analyzer) flow(c *conn, p *dissect.PDU) {
 // start begins a flow sent in direction dir.
 func (a *Analyzer) start(c *conn, p *dissect.PDU, dir int, id uint16, kind int, rows []int32) {
 	fs := &a.flows[kind][dir]
-	dup := p.Packet.Type == spec.PUBLISH && p.Packet.Flags&0x8 != 0
+	d, _ := p.Packet.Value(spec.DupFlag)
+	dup := p.Packet.Type == spec.PUBLISH && d != 0
 	if dup {
 		fs.DupResends++
 		a.problem("delivery", "delivery.dup_resend", "note", "delivery.dup_resend",
@@ -946,8 +948,8 @@ func (a *Analyzer) finish(c *conn, atEOF bool) {
 	s.DurationS = seconds(c.last.Sub(c.first))
 
 	// Wills the broker is expected to publish: the session was accepted and
-	// ended without DISCONNECT, or with v5 reason 0x04.
-	expectWill := c.hasWill && s.Connack != nil && s.Connack.Accepted && (!c.disconnect || e.ReasonCode == 0x04)
+	// ended without DISCONNECT, or with "Disconnect with Will Message".
+	expectWill := c.hasWill && s.Connack != nil && s.Connack.Accepted && (!c.disconnect || e.ReasonCode == spec.ReasonDisconnectWithWill)
 	e.Text = endText(s, expectWill)
 
 	row := -1
