@@ -222,11 +222,7 @@ func TestDecodeFiltersAndErrors(t *testing.T) {
 			t.Errorf("exit %d, output %q", code, out)
 		}
 	})
-	for _, tc := range []struct {
-		name string
-		args []string
-		code int
-	}{
+	checkExitCodes(t, []exitCase{
 		{"bad format", []string{"decode", "--format", "xml"}, 2},
 		{"bad type", []string{"decode", "--type", "PUBLISHX"}, 2},
 		{"bad topic filter", []string{"decode", "--topic", "a/#/b"}, 2},
@@ -234,18 +230,9 @@ func TestDecodeFiltersAndErrors(t *testing.T) {
 		{"unknown flag", []string{"decode", "--nope"}, 2},
 		{"missing file", []string{"decode", "/nonexistent.pcap"}, 1},
 		{"not a capture", []string{"decode", "e2e_test.go"}, 1},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, stderr, code := runBinary(t, nil, tc.args...)
-			if code != tc.code || !strings.HasPrefix(stderr, "mqttdissect: ") {
-				t.Errorf("exit %d (want %d), stderr %q", code, tc.code, stderr)
-			}
-		})
-	}
+	})
 	t.Run("truncated capture", func(t *testing.T) {
-		data, _ := os.ReadFile(v311)
-		path := filepath.Join(t.TempDir(), "cut.pcap")
-		os.WriteFile(path, data[:len(data)*2/3+5], 0o644)
+		path := cutCapture(t, v311)
 		out, stderr, code := runBinary(t, nil, "decode", path)
 		full, _, _ := runBinary(t, nil, "decode", v311)
 		// Every packet before the cut is as in the full capture; the last
@@ -293,4 +280,40 @@ func TestDecodeInterrupt(t *testing.T) {
 	if !strings.Contains(stderr.String(), "interrupted") {
 		t.Errorf("stderr %q", stderr.String())
 	}
+}
+
+// exitCase is a command line and the exit status it must end with.
+type exitCase struct {
+	name string
+	args []string
+	code int
+}
+
+// checkExitCodes runs each case and requires its exit status and an error
+// message on stderr prefixed "mqttdissect: ".
+func checkExitCodes(t *testing.T, cases []exitCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, code := runBinary(t, nil, tc.args...)
+			if code != tc.code || !strings.HasPrefix(stderr, "mqttdissect: ") {
+				t.Errorf("exit %d (want %d), stderr %q", code, tc.code, stderr)
+			}
+		})
+	}
+}
+
+// cutCapture writes the first two thirds (and a few bytes) of a capture to
+// a temporary file, cutting it inside a record, and returns its path.
+func cutCapture(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "cut.pcap")
+	if err := os.WriteFile(cut, data[:len(data)*2/3+5], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cut
 }

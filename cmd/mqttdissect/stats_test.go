@@ -160,11 +160,7 @@ func TestStatsFormatsAndFlags(t *testing.T) {
 			t.Errorf("sample: exit %d, %.200s", code, out)
 		}
 	})
-	for _, tc := range []struct {
-		name string
-		args []string
-		code int
-	}{
+	checkExitCodes(t, []exitCase{
 		{"bad format", []string{"stats", "--format", "xml"}, 2},
 		{"bad depth", []string{"stats", "--depth", "-1"}, 2},
 		{"bad port", []string{"stats", "--port", "70000"}, 2},
@@ -172,18 +168,9 @@ func TestStatsFormatsAndFlags(t *testing.T) {
 		{"bad progress", []string{"stats", "--progress", "sometimes"}, 2},
 		{"missing file", []string{"stats", "/nonexistent.pcap"}, 1},
 		{"not a capture", []string{"stats", "stats_test.go"}, 1},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, stderr, code := runBinary(t, nil, tc.args...)
-			if code != tc.code || !strings.HasPrefix(stderr, "mqttdissect: ") {
-				t.Errorf("exit %d (want %d), stderr %q", code, tc.code, stderr)
-			}
-		})
-	}
+	})
 	t.Run("truncated capture", func(t *testing.T) {
-		data, _ := os.ReadFile(v311)
-		path := filepath.Join(t.TempDir(), "cut.pcap")
-		os.WriteFile(path, data[:len(data)*2/3+5], 0o644)
+		path := cutCapture(t, v311)
 		out, stderr, code := runBinary(t, nil, "stats", path)
 		if code != 1 || !strings.Contains(out, "\nSessions\n") || !strings.Contains(stderr, "truncated capture: frame") {
 			t.Errorf("exit %d, stderr %q", code, stderr)
