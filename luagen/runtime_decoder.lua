@@ -102,16 +102,21 @@ local function utf8_width(s, i, n)
     return more + 1, true
 end
 
+-- valid_utf8 looks at non-ASCII bytes only: string.find skips runs of
+-- ASCII at C speed, so a long string costs little Lua work.
 local function valid_utf8(s)
     local i, n = 1, #s
-    while i <= n do
+    while true do
+        i = string.find(s, "[\128-\255]", i)
+        if i == nil then
+            return true
+        end
         local w, ok = utf8_width(s, i, n)
         if not ok then
             return false
         end
         i = i + w
     end
-    return true
 end
 
 -- text_show is how Wireshark shows a UTF-8 string: up to the first NUL,
@@ -580,7 +585,7 @@ function Decoder:check_text(e, f, off, raw)
     if check.non_empty and #raw == 0 then
         self:note(RULE.illegal_topic_length, f.abbrev, off)
     end
-    if check.no_wildcard and string.find(raw, "[+#]") then
+    if check.no_wildcard and (string.find(raw, "+", 1, true) or string.find(raw, "#", 1, true)) then
         self:note(RULE.wildcard_in_topic, f.abbrev, off, f.abbrev)
     end
 end

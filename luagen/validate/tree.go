@@ -240,6 +240,8 @@ func compareTrees(l, r *Tree, mode cmpMode) []Diff {
 	if golden {
 		refName = "golden"
 		m = mapper{}
+	} else {
+		l = uncut(l, r, m)
 	}
 	lua := l.Items
 	if (m.from != "" && m.from != m.to) || mode.pdml {

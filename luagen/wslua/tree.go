@@ -156,6 +156,7 @@ func (s *State) treeAdd(le bool) lua.LGFunction {
 			}
 			if idx <= top {
 				s.explicitValue(L, it, field, idx, data)
+				it.explicit = true
 				idx++
 			} else {
 				if field.Type == FTFramenum {
@@ -164,6 +165,7 @@ func (s *State) treeAdd(le bool) lua.LGFunction {
 				s.valueFromTvb(it, field, data, le, r)
 			}
 			it.Text = s.label(it)
+			s.checkExport(it)
 		default:
 			if idx > top {
 				L.RaiseError("Tree item ProtoField/Protocol handle is invalid (ProtoField/Proto not registered?)")
