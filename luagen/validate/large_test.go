@@ -135,3 +135,37 @@ func TestCeilingFailsNaiveDissector(t *testing.T) {
 // megabyte packets take the emulator a fraction of a second, and the
 // machines that run the tests are shared.
 const largeBudget = 30 * time.Second
+
+// TestPublish20MB is the largest PUBLISH the suite reads: under 1.10 (cut to
+// what 1.10 can export, with its note) and under 4.4 (whole).
+func TestPublish20MB(t *testing.T) {
+	if testing.Short() {
+		t.Skip("20 MB capture")
+	}
+	src := generatedLua(t)
+	capture := largecap.Publish(20 * largecap.MB)
+	for _, p := range []wslua.Profile{wslua.Profile110, wslua.Profile44} {
+		t.Run(p.String(), func(t *testing.T) {
+			v := newValidator(t, "mqtt.lua", src, Options{Profile: p, KeepTrees: true, Budget: largeBudget})
+			res := runBytes(t, v, "publish-20MB.pcap", capture, nil)
+			if !res.OK() || res.PDUs != 8 || res.RefPDUs != 8 {
+				t.Fatalf("%s", report(res))
+			}
+			var msg *Item
+			for _, tr := range res.Trees {
+				for i := range tr.Items {
+					if strings.HasSuffix(tr.Items[i].Abbrev, ".msg") && tr.Items[i].Len > 100000 {
+						msg = &tr.Items[i]
+					}
+				}
+			}
+			want := 20 * largecap.MB
+			if p.EphemeralCeiling() > 0 {
+				want = (wslua.EphemeralCeiling - 1) / 3
+			}
+			if msg == nil || msg.Len != want {
+				t.Errorf("message item %+v, want %d bytes", msg, want)
+			}
+		})
+	}
+}
