@@ -1,0 +1,144 @@
+package luagen
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/mqttdissect/mqttdissect/internal/largecap"
+)
+
+// TestLargePublishInTshark loads the generated dissector into every real
+// tshark on a capture with a 3 MB PUBLISH and exports the payload both
+// ways scripts do (-T fields, -T pdml): the whole payload, byte for byte,
+// and the packets after it. The 20 MB capture goes through the host's
+// tshark and the newest one, -T fields only (its PDML would be some 120
+// MB); lengths and hashes are compared, never the text.
+func TestLargePublishInTshark(t *testing.T) {
+	if os.Getenv("CI") != "true" {
+		t.Skip("large captures in real tshark run in CI (CI=true)")
+	}
+	bins := tsharks(t)
+	lua := writeLua(t, Options{})
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	cap3 := write("publish-3MB.pcap", largecap.Publish(3*largecap.MB))
+	sum3 := sha256.Sum256(largecap.Payload(3 * largecap.MB))
+	for i, bin := range bins {
+		t.Run(filepath.Base(bin), func(t *testing.T) {
+			out := tshark(t, bin, lua, cap3, "-T", "fields", "-e", "frame.number", "-e", "mqttlua.msg", "-Y", "mqttlua")
+			checkFields(t, out, 3*largecap.MB, sum3)
+			pdml := tshark(t, bin, lua, cap3, "-T", "pdml", "-Y", "mqttlua")
+			checkPDML(t, pdml, 3*largecap.MB, sum3)
+			// Wireshark's built-in dissector reads the same.
+			out = tshark(t, bin, "", cap3, "-T", "fields", "-e", "frame.number", "-e", "mqtt.msg", "-Y", "mqtt")
+			checkFields(t, out, 3*largecap.MB, sum3)
+		})
+		if i == 0 || i == len(bins)-1 {
+			t.Run(filepath.Base(bin)+"/20MB", func(t *testing.T) {
+				cap20 := filepath.Join(dir, "publish-20MB.pcap")
+				if _, err := os.Stat(cap20); err != nil {
+					write("publish-20MB.pcap", largecap.Publish(20*largecap.MB))
+				}
+				out := tshark(t, bin, lua, cap20, "-T", "fields", "-e", "frame.number", "-e", "mqttlua.msg", "-Y", "mqttlua")
+				checkFields(t, out, 20*largecap.MB, sha256.Sum256(largecap.Payload(20*largecap.MB)))
+			})
+		}
+	}
+}
+
+// decodeHex reads tshark's hex of a bytes field, with or without ':'.
+func decodeHex(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(strings.ReplaceAll(s, ":", ""))
+	if err != nil {
+		t.Fatalf("bad hex %.40q...: %v", s, err)
+	}
+	return b
+}
+
+// checkFields wants, in -T fields output of frame.number and mqttlua.msg,
+// the large payload whole and the packets after it (the PUBLISH "after/big"
+// among them).
+func checkFields(t *testing.T, out []byte, n int, sum [32]byte) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	big, after := false, false
+	for _, line := range lines {
+		_, msg, _ := strings.Cut(line, "\t")
+		if len(msg) < 2*n {
+			if msg == hex.EncodeToString([]byte("still read")) || strings.ReplaceAll(msg, ":", "") == hex.EncodeToString([]byte("still read")) {
+				after = true
+			}
+			continue
+		}
+		b := decodeHex(t, msg)
+		if len(b) != n || sha256.Sum256(b) != sum {
+			t.Errorf("mqttlua.msg has %d bytes (want %d) or other bytes", len(b), n)
+		}
+		big = true
+	}
+	if !big || !after {
+		t.Errorf("large payload exported: %v; the PUBLISH after it: %v (%d lines)", big, after, len(lines))
+	}
+}
+
+// checkPDML wants the large payload's mqttlua.msg field in PDML with its
+// size and value whole, and the packets after it.
+func checkPDML(t *testing.T, pdml []byte, n int, sum [32]byte) {
+	t.Helper()
+	dec := xml.NewDecoder(bytes.NewReader(xmlSafe(pdml)))
+	big, packets := false, 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		se, ok := tok.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		if se.Name.Local == "packet" {
+			packets++
+		}
+		if se.Name.Local != "field" {
+			continue
+		}
+		var name, size, value string
+		for _, a := range se.Attr {
+			switch a.Name.Local {
+			case "name":
+				name = a.Value
+			case "size":
+				size = a.Value
+			case "value":
+				value = a.Value
+			}
+		}
+		if name != "mqttlua.msg" || len(value) < 2*n {
+			continue
+		}
+		big = true
+		if size != strconv.Itoa(n) {
+			t.Errorf("mqttlua.msg size %s, want %d", size, n)
+		}
+		if b := decodeHex(t, value); sha256.Sum256(b) != sum {
+			t.Errorf("mqttlua.msg value differs from the payload (%d bytes)", len(b))
+		}
+	}
+	if !big || packets < 6 {
+		t.Errorf("large payload in PDML: %v; %d packets with MQTT (want at least 6)", big, packets)
+	}
+}
