@@ -2,7 +2,10 @@ package validate
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
+
+	"github.com/mqttdissect/mqttdissect/luagen/wslua"
 )
 
 // exportCutNote matches the note mqttdissect's generated dissector puts on
@@ -59,3 +62,52 @@ func uncut(l, r *Tree, m mapper) *Tree {
 	out.Experts = kept
 	return out
 }
+
+// relabel110 turns a native label ("Topic: a\tü", escaped as Wireshark
+// 4.0 does) into the label Wireshark 1.10 shows for the same value
+// (wslua.FormatText110: "Topic: a\t\303\274").
+func relabel110(label string) string {
+	name, text, ok := strings.Cut(label, ": ")
+	if !ok {
+		return label
+	}
+	return name + ": " + wslua.FormatText110(unformatText(text))
+}
+
+// unformatText undoes dissect.FormatText's escapes: \a \b \f \n \r \t \v,
+// three octal digits, \uXXXX and \UXXXXXXXX.
+func unformatText(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' || i+1 >= len(s) {
+			b.WriteByte(c)
+			continue
+		}
+		n := s[i+1]
+		if e := strings.IndexByte("abfnrtv", n); e >= 0 {
+			b.WriteByte("\a\b\f\n\r\t\v"[e])
+			i++
+			continue
+		}
+		if i+3 < len(s) && isOctal(n) && isOctal(s[i+2]) && isOctal(s[i+3]) {
+			b.WriteByte((n-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
+			i += 3
+			continue
+		}
+		if width := map[byte]int{'u': 4, 'U': 8}[n]; width > 0 && i+1+width < len(s) {
+			if v, err := strconv.ParseUint(s[i+2:i+2+width], 16, 32); err == nil {
+				b.WriteRune(rune(v))
+				i += 1 + width
+				continue
+			}
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+func isOctal(c byte) bool { return c >= '0' && c <= '7' }

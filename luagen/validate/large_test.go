@@ -2,11 +2,13 @@ package validate
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mqttdissect/mqttdissect/internal/largecap"
+	"github.com/mqttdissect/mqttdissect/internal/pcapbuild"
 	"github.com/mqttdissect/mqttdissect/luagen/wslua"
 )
 
@@ -167,5 +169,44 @@ func TestPublish20MB(t *testing.T) {
 				t.Errorf("message item %+v, want %d bytes", msg, want)
 			}
 		})
+	}
+}
+
+// TestLabels110 reads text with non-ASCII and control bytes under the 1.10
+// profile: the labels are 1.10's (octal escapes, as its format_text
+// writes them), and validate compares them with the native labels as such.
+func TestLabels110(t *testing.T) {
+	src := generatedLua(t)
+	b := pcapbuild.New(pcapbuild.Options{})
+	c := b.Conn(mcClient, netip.MustParseAddrPort("10.0.0.2:1883"))
+	c.Handshake()
+	c.Send(pcapbuild.ToServer, []byte("\x10\x10\x00\x04MQTT\x04\x02\x00\x3c\x00\x04abcd"))
+	topic := "t/\xc3\xbc\x01\t"
+	pub := append([]byte{0x30, byte(2 + len(topic) + 2), 0, byte(len(topic))}, topic...)
+	c.Send(pcapbuild.ToServer, append(pub, "hi"...))
+	for _, p := range []wslua.Profile{wslua.Profile110, wslua.Profile40} {
+		v := newValidator(t, "mqtt.lua", src, Options{Profile: p, KeepTrees: true})
+		res := runBytes(t, v, "labels.pcap", b.Pcap(), nil)
+		if !res.OK() {
+			t.Fatalf("%s: %s", p, report(res))
+		}
+		want := `Topic: t/ü\001\t`
+		if p == wslua.Profile110 {
+			want = `Topic: t/\303\274\001\t`
+		}
+		found := false
+		for _, tr := range res.Trees {
+			for _, it := range tr.Items {
+				if strings.HasSuffix(it.Abbrev, ".topic") {
+					found = true
+					if it.Label != want {
+						t.Errorf("%s: label %q, want %q", p, it.Label, want)
+					}
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no topic item", p)
+		}
 	}
 }

@@ -103,3 +103,50 @@ func (s *State) epAlloc(L *lua.LState, what string, n, size int) {
 	s.abortFrame(msg)
 	L.RaiseError("%s", msg)
 }
+
+// FormatText110 renders a string for a tree label as Wireshark 1.10's
+// format_text does (epan/strutil.c of the 1.10 line): printable ASCII as
+// is, \a \b \f \n \r \t \v by name, every other byte (C0 controls, DEL and
+// each byte of a non-ASCII character) as a backslash and three octal
+// digits: "ü" is `\303\274`. Later releases show UTF-8 characters as
+// themselves.
+func FormatText110(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	b := make([]byte, 0, len(s)+16)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c < 0x7f {
+			b = append(b, c)
+			continue
+		}
+		b = append(b, '\\')
+		switch c {
+		case '\a':
+			b = append(b, 'a')
+		case '\b':
+			b = append(b, 'b')
+		case '\f':
+			b = append(b, 'f')
+		case '\n':
+			b = append(b, 'n')
+		case '\r':
+			b = append(b, 'r')
+		case '\t':
+			b = append(b, 't')
+		case '\v':
+			b = append(b, 'v')
+		default:
+			b = append(b, '0'+c>>6, '0'+(c>>3)&7, '0'+c&7)
+		}
+	}
+	return string(b)
+}

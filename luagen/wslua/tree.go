@@ -416,6 +416,9 @@ func (s *State) label(it *Item) string {
 		s.lbuf = b
 		return string(b)
 	}
+	if v, ok := it.Value.(string); ok && !s.prof.atLeast(112) && f.Type != FTIPv4 && f.Type != FTEther {
+		return f.Name + ": " + FormatText110(v)
+	}
 	return fieldLabel(it)
 }
 
