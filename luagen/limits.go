@@ -12,38 +12,43 @@ package luagen
 //     dissection) that is tshark's "Unhandled exception ... Aborted". The
 //     1.12 emem.c keeps the same chunk size and assertion; emem (and ep_)
 //     is gone from 2.0 on, where wmem has no such ceiling.
+//   - print.c (1.10 line): -T fields and PDML's show attribute take a
+//     field's value from proto_construct_match_selected_string, which
+//     ep_allocs "<abbrev> == <value in filter form>" (abbrev, 4, the value,
+//     a NUL) and then drops the prefix (and a string's quotes).
 //   - epan/ftypes/ftype-bytes.c: an FT_BYTES value's text is two hex digits
-//     per byte joined by ':' (3n-1 characters), rendered into a buffer of
-//     3n-1+1 = 3n bytes: n bytes cross the ceiling from 873,814 on.
-//   - epan/ftypes/ftype-string.c: an FT_STRING value's display text is the
-//     string itself (strlen+1 bytes with the NUL); its filter text puts it
-//     in quotes and escapes every non-printable byte as \xNN (up to
-//     4*len+2 characters, +1 for the NUL).
+//     per byte joined by ':' (3n-1 characters).
+//   - epan/ftypes/ftype-string.c, epan/strutil.c: an FT_STRING value's
+//     filter form is the string in double quotes with '\' and '"'
+//     backslashed and every non-printable byte written \xNN: up to 4 bytes
+//     per byte, plus 2.
 //   - epan/tvbuff.c, epan/wslua/wslua_tvb.c (1.10): TvbRange:string() copies
 //     the range into ep_alloc(len+1) raw (every byte kept, NULs included);
 //     TvbRange:bytes() and tostring(TvbRange) copy it with
 //     ep_tvb_memdup(len). 1.12 moved these to wmem (no ceiling).
+//
+// So an FT_BYTES item of n bytes asks for 3n-1+len(abbrev)+5 bytes, and a
+// string item of n raw bytes (shown as up to 3n bytes, U+FFFD standing for
+// each ill-formed byte) for at most 12n+2+len(abbrev)+5.
 const (
 	// EphemeralCeiling is the first ep_alloc request size 1.10 and 1.12
 	// refuse (emem.c: size < (10*1024*1024)>>2).
 	EphemeralCeiling = (10 * 1024 * 1024) >> 2
 
-	// ExportBytesPrefix is the most bytes of an FT_BYTES item whose
-	// exported text (3n bytes with its NUL) stays below the ceiling.
-	ExportBytesPrefix = (EphemeralCeiling - 1) / 3
-
-	// ExportTextPrefix is the most bytes of a string item whose text stays
-	// below the ceiling in every form 1.x renders it, whatever the bytes:
-	// shown text is at most 3 bytes per byte (U+FFFD for ill-formed
-	// UTF-8), and the filter form escapes each of those as \xNN (4 bytes),
-	// plus 2 quotes and a NUL: 12n+3 < ceiling.
-	ExportTextPrefix = (EphemeralCeiling - 4) / 12
-
 	// TextChunk is how many bytes the runtime reads with one
-	// TvbRange:string() where TvbRange:raw is missing (1.10): far below
-	// the ceiling, and few enough calls for any packet.
+	// TvbRange:string() where Tvb:raw is missing (1.10): far below the
+	// ceiling, and few enough calls for any packet.
 	TextChunk = 64 * 1024
 
 	// UnlimitedSince is the first Wireshark major release without emem.
 	UnlimitedSince = 2
 )
+
+// ExportBytesLimit is the most bytes an FT_BYTES item of the field with
+// this abbreviation may cover on 1.x: 3n+len(abbrev)+4 < EphemeralCeiling.
+// The generated runtime computes the same (export_fit).
+func ExportBytesLimit(abbrev string) int { return (EphemeralCeiling - len(abbrev) - 5) / 3 }
+
+// ExportTextLimit is the most raw bytes a string item of the field may
+// cover on 1.x, whatever they are: 12n+len(abbrev)+7 < EphemeralCeiling.
+func ExportTextLimit(abbrev string) int { return (EphemeralCeiling - len(abbrev) - 8) / 12 }

@@ -12,14 +12,17 @@ func TestLimits(t *testing.T) {
 	if EphemeralCeiling != wslua.EphemeralCeiling {
 		t.Fatalf("ceiling %d, emulator %d", EphemeralCeiling, wslua.EphemeralCeiling)
 	}
-	// FT_BYTES: 3n bytes of text with its NUL.
-	if 3*ExportBytesPrefix >= EphemeralCeiling || 3*(ExportBytesPrefix+1) < EphemeralCeiling {
-		t.Errorf("bytes prefix %d is not the largest safe one", ExportBytesPrefix)
-	}
-	// Strings: 3 bytes shown per byte at worst, each escaped as \xNN in the
-	// filter form, 2 quotes and a NUL.
-	if 12*ExportTextPrefix+3 >= EphemeralCeiling {
-		t.Errorf("text prefix %d is not safe", ExportTextPrefix)
+	for _, abbrev := range []string{"mqtt.msg", "mqttlua.msg", "mqtt.prop_unknown"} {
+		// FT_BYTES: "abbrev == " and 3n-1 characters and a NUL.
+		n := ExportBytesLimit(abbrev)
+		if cost := func(n int) int { return len(abbrev) + 4 + 3*n - 1 + 1 }; cost(n) >= EphemeralCeiling || cost(n+1) < EphemeralCeiling {
+			t.Errorf("%s: bytes limit %d is not the largest safe one", abbrev, n)
+		}
+		// Strings: 3 bytes shown per byte at worst, each escaped as \xNN,
+		// 2 quotes, "abbrev == " and a NUL.
+		if n := ExportTextLimit(abbrev); len(abbrev)+4+12*n+2+1 >= EphemeralCeiling {
+			t.Errorf("%s: text limit %d is not safe", abbrev, n)
+		}
 	}
 	if TextChunk+1 >= EphemeralCeiling {
 		t.Errorf("chunk %d is not below the ceiling", TextChunk)

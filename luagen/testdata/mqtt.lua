@@ -725,7 +725,7 @@ local MAX_REMAINING = 2147483648
 -- per-packet memory refuses requests of EP_CEILING bytes or more, and
 -- tshark aborts. Releases from UNLIMITED_SINCE on have no such limit.
 local EP_CEILING, UNLIMITED_SINCE = 2621440, 2
-local EXPORT_BYTES, EXPORT_TEXT, TEXT_CHUNK = 873813, 218453, 65536
+local TEXT_CHUNK = 65536
 
 -- ---------------------------------------------------------------------------
 -- Fields the reader itself refers to.
@@ -986,28 +986,33 @@ end
 
 -- export_fit returns how many of the n bytes of a value of field f one
 -- item may cover on this release: all of them, except on the releases
--- with EP_CEILING for values whose text could reach it (three bytes of
--- text per byte of FT_BYTES; for strings the worst case of every form
--- 1.x renders them in, see luagen/limits.go). raw, when given, is the
--- value's bytes: a string is then cut before a UTF-8 continuation byte.
+-- with EP_CEILING for values whose text could reach it. 1.x exports a
+-- value as "<abbrev> == <value>" in filter form: three bytes per byte of
+-- FT_BYTES, and for strings at worst 12 per byte (3 bytes of U+FFFD, each
+-- escaped as \xNN), plus quotes and a NUL (luagen/limits.go). raw, when
+-- given, is the value's bytes: a string is then cut before a UTF-8
+-- continuation byte.
 local function export_fit(f, n, raw)
     if not EXPORT_LIMITED then
         return n
     end
     local k = n
-    if f.kind == "bytes" and n > EXPORT_BYTES then
-        k = EXPORT_BYTES
-    elseif f.kind == "string" and n > EXPORT_TEXT then
-        k = EXPORT_TEXT
-        if raw then
-            local back = 0
-            while back < 3 and k > 0 do
-                local c = byte(raw, k + 1)
-                if c == nil or c < 0x80 or c >= 0xC0 then
-                    break
-                end
-                k, back = k - 1, back + 1
+    if f.kind == "bytes" then
+        k = floor((EP_CEILING - #f.abbrev - 5) / 3)
+    elseif f.kind == "string" then
+        k = floor((EP_CEILING - #f.abbrev - 8) / 12)
+    end
+    if k >= n then
+        return n
+    end
+    if f.kind == "string" and raw then
+        local back = 0
+        while back < 3 and k > 0 do
+            local c = byte(raw, k + 1)
+            if c == nil or c < 0x80 or c >= 0xC0 then
+                break
             end
+            k, back = k - 1, back + 1
         end
     end
     return k

@@ -16,10 +16,15 @@ import (
 //     "Unhandled exception ... failed assertion" and abort (exit 134).
 //     Thrown inside a Lua API call it unwinds through the Lua interpreter,
 //     past the script's pcall.
+//   - print.c: -T fields and PDML's show attribute take a value from
+//     proto_construct_match_selected_string (epan/proto.c), which ep_allocs
+//     "<abbrev> == <value in filter form>" with its NUL.
 //   - epan/ftypes/ftype-bytes.c: an FT_BYTES value renders as hex pairs
-//     joined by ':' (3n-1 characters): its buffer is 3n bytes with the NUL.
-//   - epan/ftypes/ftype-string.c: an FT_STRING value's display text is the
-//     string itself, strlen+1 bytes.
+//     joined by ':' (3n-1 characters).
+//   - epan/ftypes/ftype-string.c, epan/strutil.c (escape_string): a
+//     string's filter form is quoted, with '\\' and '"' backslashed and
+//     every byte that is not printable ASCII as \xNN; its display form is
+//     the string itself.
 //   - epan/tvbuff.c, epan/wslua/wslua_tvb.c: TvbRange:string() copies the
 //     range into ep_alloc(len+1) (tvb_get_ephemeral_string);
 //     TvbRange:bytes(), tostring(TvbRange) and tostring(Tvb) copy it with
@@ -42,18 +47,31 @@ func (p Profile) EphemeralCeiling() int {
 	return 0
 }
 
-// ExportSize returns how many bytes Wireshark 1.10 allocates to render the
-// item's value as text (PDML show, -T fields): 3 per byte of FT_BYTES,
-// strlen+1 of a string; 0 for values rendered into fixed buffers.
+// ExportSize returns the largest per-packet allocation Wireshark 1.10 makes
+// to export the item's value (PDML show, -T fields): "<abbrev> == " and the
+// value in filter form and a NUL, or the display form and a NUL; 0 for
+// values rendered into fixed buffers.
 func ExportSize(it *Item) int {
+	prefix := len(it.Abbrev) + 4 + 1
 	switch v := it.Value.(type) {
 	case []byte:
 		if len(v) == 0 {
-			return 1
+			return prefix
 		}
-		return 3 * len(v)
+		return max(3*len(v), prefix+3*len(v)-1)
 	case string:
-		return len(v) + 1
+		esc := 2
+		for i := 0; i < len(v); i++ {
+			switch c := v[i]; {
+			case c == '\\' || c == '"':
+				esc += 2
+			case c < 0x20 || c >= 0x7f:
+				esc += 4
+			default:
+				esc++
+			}
+		}
+		return max(len(v)+1, prefix+esc)
 	}
 	return 0
 }

@@ -30,9 +30,19 @@ func TestEphemeralCeiling(t *testing.T) {
 			t.Errorf("%s: ceiling %d, want %d", p, got, want)
 		}
 	}
-	// The largest FT_BYTES item 1.10 can export: 3n < ceiling.
-	if n := (EphemeralCeiling - 1) / 3; ExportSize(&Item{Value: make([]byte, n)}) >= EphemeralCeiling ||
-		ExportSize(&Item{Value: make([]byte, n+1)}) < EphemeralCeiling {
-		t.Errorf("bytes limit is not at %d", n)
+	// The largest FT_BYTES item of mqtt.msg 1.10 can export, and strings.
+	for _, tc := range []struct {
+		it   Item
+		want int
+	}{
+		{Item{Abbrev: "mqtt.msg", Value: make([]byte, 873809)}, 2621439},
+		{Item{Abbrev: "mqtt.msg", Value: make([]byte, 873810)}, 2621442},
+		{Item{Abbrev: "mqtt.msg", Value: []byte{}}, 13},
+		{Item{Abbrev: "t", Value: "a\\\"\x01\xc3\xbc"}, 6 + 2 + 1 + 2 + 2 + 4 + 8},
+		{Item{Abbrev: "t", Value: 7}, 0},
+	} {
+		if got := ExportSize(&tc.it); got != tc.want {
+			t.Errorf("ExportSize(%s %q) = %d, want %d", tc.it.Abbrev, tc.it.Value, got, tc.want)
+		}
 	}
 }
