@@ -15,7 +15,9 @@ package luagen
 //   - print.c (1.10 line): -T fields and PDML's show attribute take a
 //     field's value from proto_construct_match_selected_string, which
 //     ep_allocs "<abbrev> == <value in filter form>" (abbrev, 4, the value,
-//     a NUL) and then drops the prefix (and a string's quotes).
+//     a NUL) and then drops the prefix (and a string's quotes). -T fields
+//     then copies the value into an ep_strbuf, which emem.c caps at
+//     MAX_STRBUF_LEN = 65,536 bytes: at most 65,535 characters are printed.
 //   - epan/ftypes/ftype-bytes.c: an FT_BYTES value's text is two hex digits
 //     per byte joined by ':' (3n-1 characters).
 //   - epan/ftypes/ftype-string.c, epan/strutil.c: an FT_STRING value's
