@@ -210,3 +210,34 @@ func TestLabels110(t *testing.T) {
 		}
 	}
 }
+
+// TestCeilingBoundary: payloads of exactly the most bytes 1.10 can export
+// as mqtt.msg, and one more: the first whole, the second cut with a note,
+// and neither crosses the emulated ceiling.
+func TestCeilingBoundary(t *testing.T) {
+	src := generatedLua(t)
+	limit := (wslua.EphemeralCeiling - len("mqtt.msg") - 5) / 3 // luagen.ExportBytesLimit("mqtt.msg")
+	for _, n := range []int{limit, limit + 1} {
+		v := newValidator(t, "mqtt.lua", src, Options{Profile: wslua.Profile110, KeepTrees: true, Budget: largeBudget})
+		res := runBytes(t, v, "boundary.pcap", largecap.Publish(n), nil)
+		if !res.OK() {
+			t.Fatalf("%d bytes: %s", n, report(res))
+		}
+		notes, msgLen := 0, 0
+		for _, tr := range res.Trees {
+			for _, e := range tr.Experts {
+				if ExportCutNote(e.Message) {
+					notes++
+				}
+			}
+			for _, it := range tr.Items {
+				if it.Abbrev == "mqtt.msg" && it.Len > msgLen {
+					msgLen = it.Len
+				}
+			}
+		}
+		if want := n - limit; notes != want || msgLen != limit {
+			t.Errorf("%d bytes: %d notes (want %d), message item of %d bytes (want %d)", n, notes, want, msgLen, limit)
+		}
+	}
+}
