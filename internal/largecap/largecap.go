@@ -125,13 +125,16 @@ func tail(c *pcapbuild.Conn) {
 
 // Publish returns a pcap with one v3.1.1 QoS 1 PUBLISH (id 7, topic
 // "big/payload") carrying n payload bytes, then more packets.
-func Publish(n int) []byte {
+func Publish(n int) []byte { return PublishPayload(Payload(n)) }
+
+// PublishPayload is Publish with the given payload.
+func PublishPayload(payload []byte) []byte {
 	b := pcapbuild.New(pcapbuild.Options{})
 	c := b.Conn(client, server)
 	c.Handshake()
 	c.Send(pcapbuild.ToServer, connect311)
 	c.Send(pcapbuild.ToClient, connack)
-	sendBig(c, pcapbuild.ToServer, packet(0x32, str([]byte("big/payload")), []byte{0, 7}, Payload(n)))
+	sendBig(c, pcapbuild.ToServer, packet(0x32, str([]byte("big/payload")), []byte{0, 7}, payload))
 	c.Send(pcapbuild.ToClient, puback7)
 	tail(c)
 	return b.Pcap()

@@ -17,11 +17,12 @@ func TestWrite(t *testing.T) {
 		t.Skip("no -largecap.dir")
 	}
 	for name, data := range map[string][]byte{
-		"publish-3MB.pcap":           Publish(3 * MB),
-		"publish-20MB.pcap":          Publish(20 * MB),
-		"v5-user-properties.pcap":    V5Properties(MB),
-		"v5-unknown-property.pcap":   V5UnknownProperty(MB),
-		"connect-will-password.pcap": Will(),
+		"publish-3MB.pcap":            Publish(3 * MB),
+		"publish-20MB.pcap":           Publish(20 * MB),
+		"v5-user-properties.pcap":     V5Properties(MB),
+		"v5-unknown-property.pcap":    V5UnknownProperty(MB),
+		"connect-will-password.pcap":  Will(),
+		"publish-3MB-high-bytes.pcap": PublishPayload(highBytes(3 * MB)),
 	} {
 		if err := os.WriteFile(filepath.Join(*writeDir, name), data, 0o644); err != nil {
 			t.Fatal(err)
@@ -38,4 +39,13 @@ func TestShapes(t *testing.T) {
 	if n := len(Text(1000)); n != 1000 {
 		t.Errorf("Text(1000) has %d bytes", n)
 	}
+}
+
+// highBytes is n bytes from 0x80 to 0xFF: none of them well-formed UTF-8.
+func highBytes(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = 0x80 + byte(i%128)
+	}
+	return b
 }

@@ -865,9 +865,14 @@ end
 local function valid_utf8(s)
     local i, n = 1, #s
     while true do
-        i = string.find(s, "[\128-\255]", i)
-        if i == nil then
+        local c = byte(s, i)
+        if c == nil then
             return true
+        elseif c < 0x80 then
+            i = string.find(s, "[\128-\255]", i)
+            if i == nil then
+                return true
+            end
         end
         local w, ok = utf8_width(s, i, n)
         if not ok then
@@ -887,17 +892,51 @@ local function text_show(s)
     if valid_utf8(s) then
         return s
     end
-    local out, i, n = {}, 1, #s
-    while i <= n do
-        local w, ok = utf8_width(s, i, n)
-        if ok then
-            out[#out + 1] = string.sub(s, i, i + w - 1)
+    -- Well-formed runs are copied whole, and a run of ill-formed pieces
+    -- becomes one string.rep; the pieces are joined in blocks so that no
+    -- table grows with the length of the text.
+    local blocks, out, np, i, run, n = {}, {}, 0, 1, 1, #s
+    while true do
+        local c = byte(s, i)
+        if c == nil then
+            break
+        elseif c < 0x80 then
+            i = string.find(s, "[\128-\255]", i)
+            if i == nil then
+                break
+            end
         else
-            out[#out + 1] = "\239\191\189"
+            local w, ok = utf8_width(s, i, n)
+            if ok then
+                i = i + w
+            else
+                np = np + 1
+                out[np] = string.sub(s, run, i - 1)
+                local count = 0
+                repeat
+                    count, i = count + 1, i + w
+                    c = byte(s, i)
+                    if c == nil or c < 0x80 then
+                        break
+                    elseif c < 0xC2 or c > 0xF4 then
+                        w, ok = 1, false -- a byte no character starts with
+                    else
+                        w, ok = utf8_width(s, i, n)
+                    end
+                until ok
+                np = np + 1
+                out[np] = string.rep("\239\191\189", count)
+                run = i
+                if np >= 4096 then
+                    blocks[#blocks + 1] = concat(out)
+                    out, np = {}, 0
+                end
+            end
         end
-        i = i + w
     end
-    return concat(out)
+    out[np + 1] = string.sub(s, run, n)
+    blocks[#blocks + 1] = concat(out)
+    return concat(blocks)
 end
 
 -- The running release, from get_version() ("1.10.14"); nil when it cannot
