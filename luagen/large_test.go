@@ -1,11 +1,13 @@
 package luagen
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/xml"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -52,8 +54,13 @@ func TestLargePublishInTshark(t *testing.T) {
 				if _, err := os.Stat(cap20); err != nil {
 					write("publish-20MB.pcap", largecap.Publish(20*largecap.MB))
 				}
+				sum20 := sha256.Sum256(largecap.Payload(20 * largecap.MB))
 				out := tshark(t, bin, lua, cap20, "-T", "fields", "-e", "frame.number", "-e", "mqttlua.msg", "-Y", "mqttlua")
-				checkFields(t, out, 20*largecap.MB, sha256.Sum256(largecap.Payload(20*largecap.MB)))
+				checkFields(t, out, 20*largecap.MB, sum20)
+				if i == 0 {
+					// PDML of 240 MB: streamed, never held.
+					streamPDML(t, bin, lua, cap20, 20*largecap.MB, sum20)
+				}
 			})
 		}
 	}
@@ -141,4 +148,114 @@ func checkPDML(t *testing.T, pdml []byte, n int, sum [32]byte) {
 	if !big || packets < 6 {
 		t.Errorf("large payload in PDML: %v; %d packets with MQTT (want at least 6)", big, packets)
 	}
+}
+
+// streamPDML runs tshark -T pdml and reads its output as it comes: the
+// mqttlua.msg field of n bytes must carry the payload (hashed on the fly
+// from the value attribute), and the packets after it must be there.
+func streamPDML(t *testing.T, bin, luaPath, capture string, n int, sum [32]byte) {
+	t.Helper()
+	home := t.TempDir()
+	cmd := exec.Command(bin, "-n", "-r", capture, "-X", "lua_script:"+luaPath, "-T", "pdml", "-Y", "mqttlua")
+	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReaderSize(stdout, 1<<16)
+	packets, found := 0, false
+	for {
+		line, prefix, err := r.ReadLine()
+		if err != nil {
+			break
+		}
+		trimmed := bytes.TrimLeft(line, " ")
+		if bytes.HasPrefix(trimmed, []byte("<packet>")) {
+			packets++
+		}
+		if !bytes.HasPrefix(trimmed, []byte(`<field name="mqttlua.msg"`)) || !prefix {
+			for prefix && err == nil { // the rest of a long line we do not want
+				_, prefix, err = r.ReadLine()
+			}
+			continue
+		}
+		// Stream the rest of this line: find value=" and hash its hex.
+		h := sha256.New()
+		var state, got int // 0: looking for value=", 1: in it, 2: done
+		var half byte
+		odd := false
+		const key = ` value="`
+		match := 0
+		feed := func(b []byte) {
+			for _, c := range b {
+				switch state {
+				case 0:
+					if c == key[match] {
+						match++
+						if match == len(key) {
+							state = 1
+						}
+					} else {
+						match = 0
+						if c == key[0] {
+							match = 1
+						}
+					}
+				case 1:
+					if c == '"' {
+						state = 2
+						continue
+					}
+					v := hexVal(c)
+					if !odd {
+						half, odd = v, true
+						continue
+					}
+					h.Write([]byte{half<<4 | v})
+					got++
+					odd = false
+				}
+			}
+		}
+		feed(line)
+		for prefix {
+			line, prefix, err = r.ReadLine()
+			if err != nil {
+				break
+			}
+			feed(line)
+		}
+		if got == n {
+			found = true
+			if [32]byte(h.Sum(nil)) != sum {
+				t.Errorf("PDML mqttlua.msg value differs from the payload")
+			}
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("tshark -T pdml: %v\n%s", err, stderr.String())
+	}
+	if luaErrorRE.Match(stderr.Bytes()) {
+		t.Fatalf("tshark reports a Lua error:\n%s", stderr.String())
+	}
+	if !found || packets < 6 {
+		t.Errorf("PDML: %d-byte mqttlua.msg found: %v; %d packets with MQTT", n, found, packets)
+	}
+}
+
+func hexVal(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10
+	}
+	return 0
 }
