@@ -13,7 +13,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mqttdissect/mqttdissect/dissect"
 	"github.com/mqttdissect/mqttdissect/internal/largecap"
+	"github.com/mqttdissect/mqttdissect/spec"
 )
 
 // TestLargePublishInTshark loads the generated dissector into every real
@@ -62,6 +64,95 @@ func TestLargePublishInTshark(t *testing.T) {
 					streamPDML(t, bin, lua, cap20, 20*largecap.MB, sum20)
 				}
 			})
+		}
+	}
+}
+
+// TestLargeValuesInTshark reads the captures whose strings and property
+// blocks are as large as MQTT allows (1 MB of v5 user properties with a
+// 65,535-byte topic, a 1 MB unknown property, a CONNECT with the longest
+// will message and password) with the generated dissector in every real
+// tshark: the native decoder's reading, field by field, and Wireshark's
+// built-in reading where its PDML is there.
+func TestLargeValuesInTshark(t *testing.T) {
+	if os.Getenv("CI") != "true" {
+		t.Skip("large captures in real tshark run in CI (CI=true)")
+	}
+	bins := tsharks(t)
+	lua := writeLua(t, Options{})
+	dir := t.TempDir()
+	captures := map[string][]byte{
+		"v5-user-properties.pcap":    largecap.V5Properties(largecap.MB),
+		"v5-unknown-property.pcap":   largecap.V5UnknownProperty(largecap.MB),
+		"connect-will-password.pcap": largecap.Will(),
+	}
+	for _, name := range []string{"v5-user-properties.pcap", "v5-unknown-property.pcap", "connect-will-password.pcap"} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, captures[name], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		native := readNative(t, path, dissect.Options{})
+		for _, bin := range bins {
+			t.Run(name+"/"+filepath.Base(bin), func(t *testing.T) {
+				got := readWithLua(t, bin, lua, FallbackName, path)
+				report(t, "Lua vs native", diffPDUs(asNative(got.PDUs), native.PDUs, "Lua", "native"))
+				builtin, err := readPDML(bytes.NewReader(xmlSafe(tshark(t, bin, "", path, "-T", "pdml"))), spec.MQTT.Filter)
+				if err != nil {
+					t.Fatal(err)
+				}
+				luaFields := make([]pdu, len(got.PDUs))
+				for i, p := range got.PDUs {
+					luaFields[i] = pdu{Frame: p.Frame, Fields: p.Fields}
+				}
+				major, minor := tsharkVersion(t, bin)
+				wsFields := make([]pdu, len(builtin.PDUs))
+				for i, p := range builtin.PDUs {
+					wsFields[i] = pdu{Frame: p.Frame, Fields: p.Fields}
+					if major*100+minor < 402 && i < len(luaFields) {
+						rawVarintLength(wsFields[i].Fields, luaFields[i].Fields)
+					}
+				}
+				report(t, "Lua vs Wireshark", diffPDUs(luaFields, wsFields, "Lua", "Wireshark"))
+				if len(got.PDUs) < 6 {
+					t.Errorf("%d packets read", len(got.PDUs))
+				}
+			})
+		}
+	}
+}
+
+// rawVarintLength undoes a display bug of Wireshark 3.4 and 4.0 (fixed by
+// 4.4): a property block length of more than one byte shows as its
+// variable byte integer's bytes read as a big-endian number (1,000,001,
+// bytes C1 84 3D, shows as 12,682,301). MQTT 5.0 §1.5.5 and §2.2.2.1 say
+// the length is the integer those bytes encode, as the native decoder and
+// the generated dissector show it; where Wireshark's value is exactly
+// those bytes read raw, it is taken as the same reading.
+func rawVarintLength(ws, lua []field) {
+	for i := range ws {
+		if ws[i].Name != "mqtt.property_len" || ws[i].Size < 2 {
+			continue
+		}
+		for _, l := range lua {
+			if l.Name != ws[i].Name || l.Depth != ws[i].Depth || l.Size != ws[i].Size {
+				continue
+			}
+			v, err := strconv.Atoi(l.Show)
+			if err != nil {
+				continue
+			}
+			raw := 0
+			for n := 0; n < l.Size; n++ {
+				b := v % 128
+				v /= 128
+				if n < l.Size-1 {
+					b |= 0x80
+				}
+				raw = raw<<8 | b
+			}
+			if strconv.Itoa(raw) == ws[i].Show {
+				ws[i].Show = l.Show
+			}
 		}
 	}
 }

@@ -114,9 +114,16 @@ var (
 	after      = packet(0x30, str([]byte("after/big")), []byte("still read"))
 )
 
+// afterV5 is after in an MQTT 5 connection: with an empty property block.
+var afterV5 = packet(0x30, str([]byte("after/big")), []byte{0}, []byte("still read"))
+
 // tail writes the packets that follow the large one.
-func tail(c *pcapbuild.Conn) {
-	c.Send(pcapbuild.ToServer, after)
+func tail(c *pcapbuild.Conn) { tailWith(c, after) }
+
+// tailWith writes the packets that follow the large one, first the
+// PUBLISH pub.
+func tailWith(c *pcapbuild.Conn, pub []byte) {
+	c.Send(pcapbuild.ToServer, pub)
 	c.Send(pcapbuild.ToServer, pingreq)
 	c.Send(pcapbuild.ToClient, pingresp)
 	c.Send(pcapbuild.ToServer, disconnect)
@@ -163,7 +170,7 @@ func V5Properties(propBytes int) []byte {
 	}
 	sendBig(c, pcapbuild.ToServer, packet(0x32, str(Text(MaxString)), []byte{0, 7}, varint(len(props)), props, []byte("small payload")))
 	c.Send(pcapbuild.ToClient, packet(0x40, []byte{0, 7}))
-	tail(c)
+	tailWith(c, afterV5)
 	return b.Pcap()
 }
 
@@ -180,7 +187,7 @@ func V5UnknownProperty(n int) []byte {
 	props := append([]byte{0x7F}, Text(n)...)
 	sendBig(c, pcapbuild.ToServer, packet(0x32, str([]byte("big/props")), []byte{0, 7}, varint(len(props)), props, []byte("small payload")))
 	c.Send(pcapbuild.ToClient, packet(0x40, []byte{0, 7}))
-	tail(c)
+	tailWith(c, afterV5)
 	return b.Pcap()
 }
 
