@@ -46,9 +46,11 @@ func TestLargePublishInTshark(t *testing.T) {
 			checkFields(t, out, 3*largecap.MB, sum3)
 			pdml := tshark(t, bin, lua, cap3, "-T", "pdml", "-Y", "mqttlua")
 			checkPDML(t, pdml, 3*largecap.MB, sum3)
-			// Wireshark's built-in dissector reads the same.
-			out = tshark(t, bin, "", cap3, "-T", "fields", "-e", "frame.number", "-e", "mqtt.msg", "-Y", "mqtt")
-			checkFields(t, out, 3*largecap.MB, sum3)
+			if i == 0 {
+				// Wireshark's built-in dissector reads the same.
+				out = tshark(t, bin, "", cap3, "-T", "fields", "-e", "frame.number", "-e", "mqtt.msg", "-Y", "mqtt")
+				checkFields(t, out, 3*largecap.MB, sum3)
+			}
 		})
 		if i == 0 || i == len(bins)-1 {
 			t.Run(filepath.Base(bin)+"/20MB", func(t *testing.T) {
@@ -92,10 +94,16 @@ func TestLargeValuesInTshark(t *testing.T) {
 			t.Fatal(err)
 		}
 		native := readNative(t, path, dissect.Options{})
-		for _, bin := range bins {
+		for bi, bin := range bins {
 			t.Run(name+"/"+filepath.Base(bin), func(t *testing.T) {
 				got := readWithLua(t, bin, lua, FallbackName, path)
 				report(t, "Lua vs native", diffPDUs(asNative(got.PDUs), native.PDUs, "Lua", "native"))
+				if len(got.PDUs) < 6 {
+					t.Errorf("%d packets read", len(got.PDUs))
+				}
+				if bi != 0 && bi != len(bins)-1 {
+					return // the built-in's reading: the host's release and the newest (CI time)
+				}
 				builtin, err := readPDML(bytes.NewReader(xmlSafe(tshark(t, bin, "", path, "-T", "pdml"))), spec.MQTT.Filter)
 				if err != nil {
 					t.Fatal(err)
@@ -113,9 +121,6 @@ func TestLargeValuesInTshark(t *testing.T) {
 					}
 				}
 				report(t, "Lua vs Wireshark", diffPDUs(luaFields, wsFields, "Lua", "Wireshark"))
-				if len(got.PDUs) < 6 {
-					t.Errorf("%d packets read", len(got.PDUs))
-				}
 			})
 		}
 	}
