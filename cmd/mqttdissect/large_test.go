@@ -60,3 +60,48 @@ func TestDecodeLargePublish(t *testing.T) {
 		t.Errorf("packets %s", got)
 	}
 }
+
+// naive3MB adds the whole 3 MB PUBLISH (3,000,020 bytes) as one bytes item.
+const naive3MB = `
+local p = Proto("naive", "Naive")
+local f = ProtoField.bytes("naive.data", "Data")
+p.fields = { f }
+function p.dissector(tvb, pinfo, tree)
+    if tvb:len() < 3000020 then
+        pinfo.desegment_offset = 0
+        pinfo.desegment_len = 3000020 - tvb:len()
+        return tvb:len()
+    end
+    tree:add(p, tvb()):add(f, tvb())
+    return tvb:len()
+end
+DissectorTable.get("tcp.port"):add(1883, p)
+`
+
+// TestValidate110Ceiling: `validate --wireshark 1.10` fails a dissector
+// that would make 1.10's tshark abort (a 3 MB bytes item), naming frame,
+// field, size and outcome, and passes the generated one on the same
+// capture (which shows the payload over what 1.10 can export).
+func TestValidate110Ceiling(t *testing.T) {
+	capture := filepath.Join(t.TempDir(), "publish-3MB.pcap")
+	if err := os.WriteFile(capture, largecap.Publish(3*largecap.MB), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	naive := writeValidateScript(t, "naive.lua", []byte(naive3MB))
+	out, _, code := validateCLI(t, "validate", "--lua", naive, "--wireshark", "1.10", "--port", "1883", capture)
+	if code != 1 {
+		t.Errorf("naive dissector under 1.10: exit %d, want 1:\n%s", code, out)
+	}
+	for _, want := range []string{"frame 2060", "field naive.data", "3000020-byte value", "tshark aborts"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output does not say %q:\n%s", want, out)
+		}
+	}
+	if out, _, code := validateCLI(t, "validate", "--lua", naive, "--wireshark", "4.0", "--port", "1883", capture); strings.Contains(out, "tshark aborts") {
+		t.Errorf("4.0 has no such ceiling (exit %d):\n%s", code, out)
+	}
+	gen, _ := generatedForValidate(t)
+	if out, _, code := validateCLI(t, "validate", "--lua", gen, "--wireshark", "1.10", capture); code != 0 {
+		t.Errorf("generated dissector under 1.10: exit %d:\n%s", code, out)
+	}
+}
