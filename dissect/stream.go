@@ -27,8 +27,10 @@ type PDU struct {
 
 // DefaultMaxPacketBuffer bounds the bytes kept of one MQTT packet that spans
 // segments; the rest of a larger packet is counted, not stored, and the
-// packet is decoded as truncated. It keeps memory flat on hostile lengths.
-const DefaultMaxPacketBuffer = 16 << 20
+// packet is decoded as truncated. It keeps memory flat on hostile lengths
+// (only bytes present in the capture are kept in any case). 64 MiB: a
+// PUBLISH of tens of megabytes, which Wireshark reads whole, is read whole.
+const DefaultMaxPacketBuffer = 64 << 20
 
 // StreamConfig configures the MQTT layer over reassembled TCP streams.
 type StreamConfig struct {

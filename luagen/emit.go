@@ -534,6 +534,12 @@ func (g *gen) constants() {
 	g.p("-- Larger Remaining Lengths are refused (spec.MaxRemainingLength).")
 	g.p("local MAX_REMAINING = %d", spec.MaxRemainingLength)
 	g.p("")
+	g.p("-- What Wireshark 1.x can export of one field (luagen/limits.go): its")
+	g.p("-- per-packet memory refuses requests of EP_CEILING bytes or more, and")
+	g.p("-- tshark aborts. Releases from UNLIMITED_SINCE on have no such limit.")
+	g.p("local EP_CEILING, UNLIMITED_SINCE = %d, %d", EphemeralCeiling, UnlimitedSince)
+	g.p("local TEXT_CHUNK = %d", TextChunk)
+	g.p("")
 
 	g.p("-- ---------------------------------------------------------------------------")
 	g.p("-- Fields the reader itself refers to.")
@@ -793,7 +799,7 @@ var runtimeNames = map[string]bool{
 	"VERSION_CHOICES": true, "RULE": true, "FIXED": true, "PROPERTY": true, "ALIAS": true, "TYPE_DIV": true,
 	"PLAUSIBLE": true, "PORTS": true, "PACKETS": true, "PROPERTIES": true, "STOP": true, "P": true,
 	"PROTOCOL_NAME": true, "SHORT_NAME": true, "MAX_VARINT": true, "MAX_VARINT_LENIENT": true,
-	"MAX_REMAINING": true,
+	"MAX_REMAINING": true, "EP_CEILING": true, "UNLIMITED_SINCE": true, "TEXT_CHUNK": true,
 }
 
 func (g *gen) packets() {

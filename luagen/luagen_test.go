@@ -132,10 +132,19 @@ func TestPortableSubset(t *testing.T) {
 		{`\bunpack\b|\bloadstring\b|\bsetfenv\b|\bmodule\b|math\.pow`, "gone from Lua 5.4"},
 		{`dissect_tcp_pdus|ProtoExpert|add_proto_expert_info|proto\.experts`, "not in Wireshark 1.10"},
 		{`Proto\.new|ProtoField\.new|ProtoField\.none|ProtoField\.uint64|ProtoField\.framenum`, "not usable in Wireshark 1.10"},
-		{`:ustring\(|:string\(`, "TvbRange:string differs between releases; ustring is UTF-16"},
+		{`:ustring\(`, "ustring is UTF-16"},
 		{`\bprint\(|\binfo\(|\bdebug\(|\bmessage\(|\bcritical\(`, "logging functions are gone in 4.3, and print writes into tshark's output"},
 		{`\btostring\([a-z_.]*(len|off|pos|number|port|v)\)`, "tostring of a number prints 3.0 in Lua 5.3+; use dec"},
 		{`add_packet_field`, "returns different values in 1.10"},
+	}
+	// TvbRange:string() copies bytes unchanged only before 1.12 (later it
+	// converts them): one use, in tvb_bytes, for releases STRING_IS_RAW
+	// says are such.
+	if n := strings.Count(src, ":string("); n != 1 {
+		t.Errorf(":string( used %d times; only tvb_bytes may use it", n)
+	} else if fn := src[strings.LastIndex(src[:strings.Index(src, ":string(")], "local function "):]; !strings.HasPrefix(fn, "local function tvb_bytes(") ||
+		!strings.Contains(src, "if not STRING_IS_RAW then\n    has_string = false") {
+		t.Errorf(":string( outside tvb_bytes, or not gated by STRING_IS_RAW")
 	}
 	for _, f := range forbidden {
 		if loc := regexp.MustCompile(f.re).FindStringIndex(src); loc != nil {

@@ -102,16 +102,26 @@ local function utf8_width(s, i, n)
     return more + 1, true
 end
 
+-- valid_utf8 looks at non-ASCII bytes only: string.find skips runs of
+-- ASCII at C speed, so a long string costs little Lua work.
 local function valid_utf8(s)
     local i, n = 1, #s
-    while i <= n do
+    while true do
+        local c = byte(s, i)
+        if c == nil then
+            return true
+        elseif c < 0x80 then
+            i = string.find(s, "[\128-\255]", i)
+            if i == nil then
+                return true
+            end
+        end
         local w, ok = utf8_width(s, i, n)
         if not ok then
             return false
         end
         i = i + w
     end
-    return true
 end
 
 -- text_show is how Wireshark shows a UTF-8 string: up to the first NUL,
@@ -124,34 +134,129 @@ local function text_show(s)
     if valid_utf8(s) then
         return s
     end
-    local out, i, n = {}, 1, #s
-    while i <= n do
-        local w, ok = utf8_width(s, i, n)
-        if ok then
-            out[#out + 1] = string.sub(s, i, i + w - 1)
+    -- Well-formed runs are copied whole, and a run of ill-formed pieces
+    -- becomes one string.rep; the pieces are joined in blocks so that no
+    -- table grows with the length of the text.
+    local blocks, out, np, i, run, n = {}, {}, 0, 1, 1, #s
+    while true do
+        local c = byte(s, i)
+        if c == nil then
+            break
+        elseif c < 0x80 then
+            i = string.find(s, "[\128-\255]", i)
+            if i == nil then
+                break
+            end
         else
-            out[#out + 1] = "\239\191\189"
+            local w, ok = utf8_width(s, i, n)
+            if ok then
+                i = i + w
+            else
+                np = np + 1
+                out[np] = string.sub(s, run, i - 1)
+                local count = 0
+                repeat
+                    count, i = count + 1, i + w
+                    c = byte(s, i)
+                    if c == nil or c < 0x80 then
+                        break
+                    elseif c < 0xC2 or c > 0xF4 then
+                        w, ok = 1, false -- a byte no character starts with
+                    else
+                        w, ok = utf8_width(s, i, n)
+                    end
+                until ok
+                np = np + 1
+                out[np] = string.rep("\239\191\189", count)
+                run = i
+                if np >= 4096 then
+                    blocks[#blocks + 1] = concat(out)
+                    out, np = {}, 0
+                end
+            end
         end
-        i = i + w
     end
-    return concat(out)
+    out[np + 1] = string.sub(s, run, n)
+    blocks[#blocks + 1] = concat(out)
+    return concat(blocks)
 end
 
--- tvb_bytes returns n bytes of tvb as a Lua string (TvbRange:raw from 1.12
--- on; byte by byte before).
-local has_raw = nil
+-- The running release, from get_version() ("1.10.14"); nil when it cannot
+-- tell. Wireshark 1.x renders a field's exported value (PDML, -T fields)
+-- into per-packet memory that refuses any request of EP_CEILING bytes or
+-- more, and tshark aborts; so there, and when the release is unknown, no
+-- item may carry a value whose text could reach it.
+local RELEASE = nil
+do
+    local ok, v = pcall(function() return get_version() end)
+    if ok and type(v) == "string" and string.match(v, "^%d+%.") then
+        RELEASE = v
+    end
+end
+local EXPORT_LIMITED = RELEASE == nil or tonumber(string.match(RELEASE, "^(%d+)")) < UNLIMITED_SINCE
+
+-- Before 1.12, TvbRange:string() copies the bytes unchanged; later it
+-- converts them to UTF-8, so it serves only there.
+local STRING_IS_RAW = RELEASE == nil
+if RELEASE then
+    local major, minor = string.match(RELEASE, "^(%d+)%.(%d+)")
+    STRING_IS_RAW = tonumber(major) == 1 and tonumber(minor) < 12
+end
+
+-- tvb_bytes returns n bytes of tvb as a Lua string: Tvb:raw from 1.12 on
+-- (not TvbRange:raw, which 3.4 answers with the whole Tvb); before,
+-- TvbRange:string() TEXT_CHUNK bytes at a time (each copy a per-packet
+-- allocation far below EP_CEILING). One byte at a time only where neither
+-- works.
+local has_raw, has_string = nil, nil
+if not STRING_IS_RAW then
+    has_string = false
+end
 local function tvb_bytes(tvb, off, n)
     if n <= 0 then
         return ""
     end
-    local r = tvb(off, n)
     if has_raw ~= false then
-        local ok, s = pcall(function() return r:raw() end)
+        local ok, s = pcall(function() return tvb:raw(off, n) end)
         if ok and type(s) == "string" and #s == n then
             has_raw = true
             return s
         end
         has_raw = false
+    end
+    if has_string ~= false then
+        local t = {}
+        local ok = pcall(function()
+            local i = 0
+            while i < n do
+                local m = n - i
+                if m > TEXT_CHUNK then
+                    m = TEXT_CHUNK
+                end
+                local s = tvb(off + i, m):string()
+                if type(s) ~= "string" or #s ~= m then
+                    error("short")
+                end
+                if has_string == nil then
+                    -- Once: the copy must be the bytes themselves.
+                    for k = 1, m do
+                        if k > 8 then
+                            break
+                        end
+                        if byte(s, k) ~= tvb(off + i + k - 1, 1):uint() then
+                            error("converted")
+                        end
+                    end
+                    has_string = true
+                end
+                t[#t + 1] = s
+                i = i + m
+            end
+        end)
+        if ok then
+            return concat(t)
+        end
+        has_string = false
     end
     local t = {}
     for i = 0, n - 1 do
@@ -159,6 +264,44 @@ local function tvb_bytes(tvb, off, n)
     end
     return concat(t)
 end
+
+-- export_fit returns how many of the n bytes of a value of field f one
+-- item may cover on this release: all of them, except on the releases
+-- with EP_CEILING for values whose text could reach it. 1.x exports a
+-- value as "<abbrev> == <value>" in filter form: three bytes per byte of
+-- FT_BYTES, and for strings at worst 12 per byte (3 bytes of U+FFFD, each
+-- escaped as \xNN), plus quotes and a NUL (luagen/limits.go). raw, when
+-- given, is the value's bytes: a string is then cut before a UTF-8
+-- continuation byte.
+local function export_fit(f, n, raw)
+    if not EXPORT_LIMITED then
+        return n
+    end
+    local k = n
+    if f.kind == "bytes" then
+        k = floor((EP_CEILING - #f.abbrev - 5) / 3)
+    elseif f.kind == "string" then
+        k = floor((EP_CEILING - #f.abbrev - 8) / 12)
+    end
+    if k >= n then
+        return n
+    end
+    if f.kind == "string" and raw then
+        local back = 0
+        while back < 3 and k > 0 do
+            local c = byte(raw, k + 1)
+            if c == nil or c < 0x80 or c >= 0xC0 then
+                break
+            end
+            k, back = k - 1, back + 1
+        end
+    end
+    return k
+end
+
+-- The note on an item cut by export_fit.
+local EXPORT_NOTE = { group = PI_UNDECODED, severity = PI_NOTE,
+    format = "%s has %d bytes: Wireshark %s can export only the first %d of one field (more aborts tshark), so the item covers those" }
 
 local Decoder = {}
 Decoder.__index = Decoder
@@ -440,16 +583,28 @@ function Decoder:length_prefixed(tree, e)
     if f.kind == "string" or e.check or e.role == "topic" or e.info then
         raw = self:bytes_at(self.pos, n)
     end
+    local k = export_fit(f, n, raw)
     local text = nil
     if f.kind == "string" then
-        text = text_show(raw)
+        if k < n then
+            text = text_show(string.sub(raw, 1, k))
+        else
+            text = text_show(raw)
+        end
     end
     if n == 0 and e.omit_empty then
         -- no item for an empty value, as Wireshark does for a PUBLISH topic
     elseif e.len then
-        self:add(tree, f, self.pos, n, 0, text)
+        self:add(tree, f, self.pos, k, 0, text)
     else
-        self:add(tree, f, start, n + 2, 0, text)
+        self:add(tree, f, start, k + 2, 0, text)
+    end
+    if k < n then
+        local at = self.pos
+        if not e.len then
+            at = start
+        end
+        self:note(EXPORT_NOTE, f.abbrev, at, f.abbrev, n, RELEASE or "(unknown release)", k)
     end
     self:check_text(e, f, self.pos, raw)
     self.pos = self.pos + n
@@ -474,7 +629,7 @@ function Decoder:check_text(e, f, off, raw)
     if check.non_empty and #raw == 0 then
         self:note(RULE.illegal_topic_length, f.abbrev, off)
     end
-    if check.no_wildcard and string.find(raw, "[+#]") then
+    if check.no_wildcard and (string.find(raw, "+", 1, true) or string.find(raw, "#", 1, true)) then
         self:note(RULE.wildcard_in_topic, f.abbrev, off, f.abbrev)
     end
 end
@@ -486,12 +641,23 @@ function Decoder:rest(tree, e)
         f = e.text
     end
     local n = self.limit - self.pos
+    local k = export_fit(f, n, nil)
     local raw, text = "", nil
     if f.kind == "string" then
-        raw = self:bytes_at(self.pos, n)
+        -- Only the bytes the item shows are read.
+        if k < n then
+            raw = self:bytes_at(self.pos, k + 1)
+            k = export_fit(f, n, raw)
+            raw = string.sub(raw, 1, k)
+        else
+            raw = self:bytes_at(self.pos, n)
+        end
         text = text_show(raw)
     end
-    self:add(tree, f, self.pos, n, 0, text)
+    self:add(tree, f, self.pos, k, 0, text)
+    if k < n then
+        self:note(EXPORT_NOTE, f.abbrev, self.pos, f.abbrev, n, RELEASE or "(unknown release)", k)
+    end
     self:role(e, self.pos, 0, raw)
     if self.limit > self.avail then
         self:fail(self.avail, f, "truncated", "")
@@ -538,8 +704,14 @@ function Decoder:properties(tree, e)
         local prop = PROPERTIES[id]
         if prop == nil then
             -- Like Wireshark, take the rest of the block as one string.
-            local raw = self:bytes_at(self.pos, self.limit - self.pos)
-            self:add(sub, PROPERTY.unknown, self.pos, self.limit - self.pos, 0, text_show(raw))
+            local n = self.limit - self.pos
+            local raw = self:bytes_at(self.pos, n)
+            local k = export_fit(PROPERTY.unknown, n, raw)
+            self:add(sub, PROPERTY.unknown, self.pos, k, 0, text_show(string.sub(raw, 1, k)))
+            if k < n then
+                self:note(EXPORT_NOTE, PROPERTY.unknown.abbrev, self.pos, PROPERTY.unknown.abbrev, n,
+                    RELEASE or "(unknown release)", k)
+            end
             self:note(RULE.unknown_property, PROPERTY.id.abbrev, id_off, id)
             if self.limit > self.avail then
                 self:fail(self.avail, PROPERTY.unknown, "truncated", "")
@@ -580,8 +752,13 @@ function Decoder:alias_topic(tree, e)
         if topic == nil then
             self:note(RULE.unknown_topic_alias, ALIAS.alias.abbrev, self.pos)
         else
-            local item = self:add(tree, e.field, self.pos, 0, 0, text_show(topic))
+            local k = export_fit(e.field, #topic, topic)
+            local item = self:add(tree, e.field, self.pos, 0, 0, text_show(string.sub(topic, 1, k)))
             item:set_generated()
+            if k < #topic then
+                self:note(EXPORT_NOTE, e.field.abbrev, self.pos, e.field.abbrev, #topic,
+                    RELEASE or "(unknown release)", k)
+            end
             self.topic = topic
         end
     elseif self.topic_empty then

@@ -27,6 +27,7 @@ end
 
 base = { NONE = 0, DEC = 1, HEX = 2, OCT = 3, DEC_HEX = 4, HEX_DEC = 5 }
 PI_CHECKSUM, PI_SEQUENCE, PI_PROTOCOL, PI_MALFORMED = 0x01000000, 0x02000000, 0x09000000, 0x07000000
+PI_UNDECODED = 0x05000000
 PI_CHAT, PI_NOTE, PI_WARN, PI_ERROR = 0x00200000, 0x00400000, 0x00600000, 0x00800000
 DESEGMENT_ONE_MORE_SEGMENT = 0x0FFFFFFF
 ENC_UTF_8, ENC_ASCII, ENC_BIG_ENDIAN = 2, 0, 0
@@ -134,6 +135,16 @@ end
 function Range:bytes_string() return string.sub(self.data, self.off + 1, self.off + self.n) end
 if mode ~= "1.10" then
     function Range:raw() return self:bytes_string() end
+else
+    -- 1.10 copies the bytes unchanged (tvb_get_ephemeral_string).
+    function Range:string() return self:bytes_string() end
+end
+
+function get_version()
+    if mode == "1.10" then
+        return "1.10.14"
+    end
+    return "4.0.17"
 end
 
 local function new_tvb(data, lost)
@@ -141,6 +152,9 @@ local function new_tvb(data, lost)
     return setmetatable(t, {
         __index = {
             len = function() return #data end,
+            raw = mode ~= "1.10" and function(_, off, len)
+                return new_range(data, off, len):bytes_string()
+            end or nil,
             reported_length_remaining = function(_, off) return #data + lost - (off or 0) end,
         },
         __call = function(_, off, len)

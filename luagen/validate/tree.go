@@ -240,6 +240,8 @@ func compareTrees(l, r *Tree, mode cmpMode) []Diff {
 	if golden {
 		refName = "golden"
 		m = mapper{}
+	} else {
+		l = uncut(l, r, m)
 	}
 	lua := l.Items
 	if (m.from != "" && m.from != m.to) || mode.pdml {
@@ -349,6 +351,8 @@ type cmpMode struct {
 	// noAssumption: a native note of group Assumption is expected as
 	// PI_PROTOCOL (portable Lua cannot add PI_ASSUMPTION expert infos)
 	noAssumption bool
+	// label110: Lua labels are Wireshark 1.10's (see relabel110)
+	label110 bool
 }
 
 func itemsEqual(a, b *Item, mode cmpMode) bool {
@@ -360,7 +364,7 @@ func itemsEqual(a, b *Item, mode cmpMode) bool {
 	if !b.NoValue && a.Show != b.Show {
 		return false
 	}
-	if a.Label != b.Label || (golden && a.Hidden != b.Hidden) {
+	if (a.Label != b.Label && !(mode.label110 && a.Label == relabel110(b.Label))) || (golden && a.Hidden != b.Hidden) {
 		return false
 	}
 	return true

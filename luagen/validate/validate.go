@@ -312,6 +312,7 @@ func (v *Validator) Run(ctx context.Context, name string, r io.Reader, ref *Refe
 		ru.mode = cmpMode{golden: true, pdml: ref.PDML}
 	} else {
 		ru.mode.noAssumption = true
+		ru.mode.label110 = v.opts.Profile.Wireshark() == "1.10"
 	}
 	cr, err := dissect.OpenCapture(r, v.ports)
 	if err != nil {

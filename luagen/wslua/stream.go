@@ -28,6 +28,8 @@ type dissection struct {
 	pinfo *pinfoState
 	tvb   *Tvb
 	done  bool
+	// abort: Wireshark would have aborted during this call (see ephemeral.go)
+	abort *LuaError
 }
 
 // dirState is the reassembly state of one direction (Wireshark's
@@ -316,6 +318,12 @@ func (s *State) dissectOnce(p *Proto, data []byte, tvbOff int, reassembled bool,
 	root := s.newTreeItem(d)
 	L.Push(&root.ud)
 	lerr := s.pcall(3, 1, s.opts.CallBudget, ps.frame.Number)
+	if d.abort != nil {
+		if lerr == nil {
+			L.Pop(1)
+		}
+		lerr = d.abort
+	}
 	consumed := n
 	if lerr != nil {
 		call.Err = lerr

@@ -156,6 +156,7 @@ func (s *State) treeAdd(le bool) lua.LGFunction {
 			}
 			if idx <= top {
 				s.explicitValue(L, it, field, idx, data)
+				it.explicit = true
 				idx++
 			} else {
 				if field.Type == FTFramenum {
@@ -164,6 +165,7 @@ func (s *State) treeAdd(le bool) lua.LGFunction {
 				s.valueFromTvb(it, field, data, le, r)
 			}
 			it.Text = s.label(it)
+			s.checkExport(it)
 		default:
 			if idx > top {
 				L.RaiseError("Tree item ProtoField/Protocol handle is invalid (ProtoField/Proto not registered?)")
@@ -413,6 +415,9 @@ func (s *State) label(it *Item) string {
 		}
 		s.lbuf = b
 		return string(b)
+	}
+	if v, ok := it.Value.(string); ok && !s.prof.atLeast(112) && f.Type != FTIPv4 && f.Type != FTEther {
+		return f.Name + ": " + FormatText110(v)
 	}
 	return fieldLabel(it)
 }

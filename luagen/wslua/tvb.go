@@ -208,6 +208,7 @@ func (s *State) missingMethod(what string, since int) lua.LGFunction {
 
 func (s *State) tvbToString(L *lua.LState) int {
 	t := s.checkTvb(L, 1, "__tostring")
+	s.epAlloc(L, "tostring(Tvb)", t.length, t.length) // tvb_bytes_to_str: ep_tvb_memdup
 	L.Push(lua.LString(fmt.Sprintf("TVB(%d) : %s", t.length, bytesToStr(t.bytes()))))
 	return 1
 }
@@ -312,6 +313,7 @@ func (s *State) rangeMethods() map[string]lua.LGFunction {
 		"string": func(L *lua.LState) int {
 			r := s.checkRange(L, 1, "string")
 			b := r.bytes()
+			s.epAlloc(L, "TvbRange:string()", r.length, r.length+1) // tvb_get_ephemeral_string
 			if !s.prof.atLeast(112) {
 				L.Push(lua.LString(b)) // 1.10: raw bytes, no encoding argument
 				return 1
@@ -336,6 +338,7 @@ func (s *State) rangeMethods() map[string]lua.LGFunction {
 			if i < 0 {
 				L.RaiseError("Range is out of bounds")
 			}
+			s.epAlloc(L, "TvbRange:stringz()", i, i+1) // tvb_get_ephemeral_stringz
 			enc := optInt(L, 2, "stringz", 0)
 			if !s.prof.atLeast(112) {
 				L.Push(lua.LString(rest[:i]))
@@ -356,6 +359,7 @@ func (s *State) rangeMethods() map[string]lua.LGFunction {
 		},
 		"bytes": func(L *lua.LState) int {
 			r := s.checkRange(L, 1, "bytes")
+			s.epAlloc(L, "TvbRange:bytes()", r.length, r.length) // ep_tvb_memdup
 			L.Push(s.newByteArray(L, append([]byte(nil), r.bytes()...)))
 			return 1
 		},
@@ -430,6 +434,7 @@ func (s *State) rangeMethods() map[string]lua.LGFunction {
 
 func (s *State) rangeToString(L *lua.LState) int {
 	r := s.checkRange(L, 1, "__tostring")
+	s.epAlloc(L, "tostring(TvbRange)", r.length, r.length) // tvb_bytes_to_str: ep_tvb_memdup
 	if r.length == 0 {
 		L.Push(lua.LString("<EMPTY>"))
 	} else {

@@ -237,6 +237,8 @@ type Item struct {
 	Experts   []Expert
 
 	bits uint64 // masked, shifted integer behind a boolean value
+	// explicit: the script gave the value (TreeItem:add(field, range, value))
+	explicit bool
 }
 
 // Show returns the value as tshark's PDML "show" attribute prints it
