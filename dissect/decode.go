@@ -21,6 +21,9 @@ type ConnState struct {
 	SawConnect bool
 	// ClientID is the client identifier of the latest CONNECT.
 	ClientID string
+	// Gaps counts the gaps (lost bytes) seen so far per direction (index
+	// ToServer, ToClient): what happened across one is unknown.
+	Gaps [2]int
 	// aliases maps Topic Alias to topic name, per direction: each side
 	// assigns its own (MQTT 5.0 §3.3.2.3.4).
 	aliases [2]map[uint16]string

@@ -22,6 +22,11 @@ type RunStats struct {
 	Malformed int // packets that could not be read to their end
 	Truncated int // packets cut short by the capture
 	Notes     int // notes of warning severity or worse
+	// Gaps and LostBytes count the holes in the TCP streams; SkippedBytes
+	// the captured bytes after them that no packet could be read from.
+	Gaps         int
+	LostBytes    int64
+	SkippedBytes int64
 }
 
 // Run reads a capture from r and calls cfg.OnPDU for every MQTT packet, in
@@ -43,6 +48,10 @@ func Run(ctx context.Context, r io.Reader, cfg *RunConfig) (RunStats, error) {
 	}
 	userPDU := cfg.OnPDU
 	sc := cfg.StreamConfig
+	var counters StreamCounters
+	if sc.Counters == nil {
+		sc.Counters = &counters
+	}
 	sc.OnPDU = func(p *PDU) {
 		stats.Packets++
 		if p.Packet.Malformed {
@@ -77,6 +86,8 @@ func Run(ctx context.Context, r io.Reader, cfg *RunConfig) (RunStats, error) {
 		asm.Add(f)
 	}
 	asm.Flush()
+	as := asm.Stats()
+	stats.Gaps, stats.LostBytes, stats.SkippedBytes = as.Gaps, as.LostBytes, sc.Counters.SkippedBytes
 	if cfg.Progress != nil {
 		cfg.Progress(cr.BytesRead())
 	}

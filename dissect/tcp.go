@@ -53,6 +53,8 @@ type Assembler struct {
 
 	free  [][]byte // recycled buffers for out-of-order segments
 	stats AssemblerStats
+	// held describes a buffered segment's own frame when it is delivered.
+	held Frame
 }
 
 type tcpConn struct {
@@ -85,6 +87,11 @@ type oooSeg struct {
 	data []byte
 	lost int  // bytes after data that the snap length cut off
 	fin  bool // a FIN follows the segment's bytes
+	// frame and t are the number and time of the frame that carried the
+	// segment: its bytes are delivered as that frame's, whichever frame
+	// later makes them deliverable (as Wireshark reports them).
+	frame int
+	t     time.Time
 }
 
 // Serial-number arithmetic (RFC 1982): sequence numbers wrap at 2^32, so a
@@ -239,10 +246,10 @@ func (a *Assembler) segment(c *tcpConn, dir Direction, seq uint32, data []byte, 
 	}
 	if seq == h.next {
 		a.deliver(c, dir, data, lost, fin, f)
-		a.drain(c, dir, f)
+		a.drain(c, dir, f, false)
 		return
 	}
-	a.insert(h, seq, data, lost, fin)
+	a.insert(h, seq, data, lost, fin, f)
 	a.resolve(c, dir, f)
 }
 
@@ -289,8 +296,12 @@ func (a *Assembler) deliver(c *tcpConn, dir Direction, data []byte, lost int, fi
 	}
 }
 
-// drain delivers buffered segments that the hole no longer separates.
-func (a *Assembler) drain(c *tcpConn, dir Direction, f *Frame) {
+// drain delivers buffered segments that the hole no longer separates. When
+// f filled the hole, the bytes are delivered as f's: the data became whole
+// there, as Wireshark's reassembly completes there. After a gap (afterGap),
+// each segment keeps its own frame: a reader that did not wait for the lost
+// bytes (Wireshark) read them where they were captured.
+func (a *Assembler) drain(c *tcpConn, dir Direction, f *Frame, afterGap bool) {
 	h := &c.half[dir]
 	for len(h.segs) > 0 && !seqLess(h.next, h.segs[0].seq) {
 		s := h.segs[0]
@@ -298,15 +309,31 @@ func (a *Assembler) drain(c *tcpConn, dir Direction, f *Frame) {
 		h.segs = h.segs[:len(h.segs)-1]
 		h.bytes -= len(s.data)
 		if _, data, lost, ok := trim(h.next, s.seq, s.data, s.lost, s.fin); ok {
-			a.deliver(c, dir, data, lost, s.fin, f)
+			df := f
+			if afterGap {
+				df = a.heldFrame(f, &s)
+			}
+			a.deliver(c, dir, data, lost, s.fin, df)
 		}
 		a.release(s.data)
 	}
 }
 
+// heldFrame describes the frame that carried buffered segment s: f (the
+// frame that made s deliverable) with s's own number and time.
+func (a *Assembler) heldFrame(f *Frame, s *oooSeg) *Frame {
+	if s.frame == 0 || s.frame == f.Number {
+		return f
+	}
+	a.held = *f
+	a.held.Number, a.held.Time = s.frame, s.t
+	a.held.Payload = nil
+	return &a.held
+}
+
 // insert buffers a copy of a future segment in sequence order, dropping it
 // when a buffered segment already covers it.
-func (a *Assembler) insert(h *tcpHalf, seq uint32, data []byte, lost int, fin bool) {
+func (a *Assembler) insert(h *tcpHalf, seq uint32, data []byte, lost int, fin bool, f *Frame) {
 	i := 0
 	for ; i < len(h.segs); i++ {
 		s := &h.segs[i]
@@ -319,7 +346,7 @@ func (a *Assembler) insert(h *tcpHalf, seq uint32, data []byte, lost int, fin bo
 	}
 	buf := a.alloc(len(data))
 	copy(buf, data)
-	h.segs = slices.Insert(h.segs, i, oooSeg{seq: seq, data: buf, lost: lost, fin: fin})
+	h.segs = slices.Insert(h.segs, i, oooSeg{seq: seq, data: buf, lost: lost, fin: fin, frame: f.Number, t: f.Time})
 	h.bytes += len(buf)
 }
 
@@ -344,7 +371,7 @@ func (a *Assembler) resolve(c *tcpConn, dir Direction, f *Frame) {
 		}
 		a.gap(c, dir, seqDiff(to, h.next), f)
 		h.next = to
-		a.drain(c, dir, f)
+		a.drain(c, dir, f, true)
 	}
 }
 
@@ -371,7 +398,7 @@ func (a *Assembler) finish(c *tcpConn, atEOF bool, f *Frame) {
 			to := h.segs[0].seq
 			a.gap(c, Direction(dir), seqDiff(to, h.next), df)
 			h.next = to
-			a.drain(c, Direction(dir), df)
+			a.drain(c, Direction(dir), df, true)
 		}
 	}
 	c.h.Close(f, atEOF)

@@ -115,6 +115,8 @@ var (
 	// %d bytes.
 	RuleGap        = &Rule{"mqtt.gap", GroupSequence, SevWarn, "%d bytes of this stream are missing from the capture; decoding resumes at the next packet boundary found", ""}
 	RuleGapUnknown = &Rule{"mqtt.gap", GroupSequence, SevWarn, "bytes of this stream are missing from the capture; decoding resumes at the next packet boundary found", ""}
+	// %d bytes, %s frames ("7" or "7-9").
+	RuleSkipped = &Rule{"mqtt.skipped", GroupSequence, SevWarn, "%d captured bytes before this packet were not decoded (frames %s): the rest of a packet cut by lost bytes, or bytes before a packet boundary was found again", ""}
 	// %d bytes present, %d bytes expected.
 	RuleTruncated = &Rule{"mqtt.truncated", GroupSequence, SevWarn, "packet cut short: %d of %d bytes in the capture", ""}
 )
@@ -126,7 +128,7 @@ var Rules = []*Rule{
 	RuleBadUTF8, RuleNulInString, RuleZeroPacketID, RuleWildcardInTopic,
 	RulePropertyNotAllowed, RulePropertyRepeated, RuleUnknownProperty, RuleTypeNotInVersion,
 	RuleTrailingBytes, RuleMissingPayload, RuleUnknownLevel, RuleMalformed,
-	RuleAssumedVersion, RuleGap, RuleGapUnknown, RuleTruncated,
+	RuleAssumedVersion, RuleGap, RuleGapUnknown, RuleTruncated, RuleSkipped,
 }
 
 // Reasons are the details of a RuleMalformed note: why a packet could not be

@@ -114,6 +114,12 @@ type conn struct {
 	lastClientFrame int
 	keepAlive       int // effective, seconds; 0 disables the check
 	kaGap           time.Duration
+	// st is the decoder's state of the connection; clientGaps is how many
+	// gaps of the client's direction it had counted at the client's latest
+	// packet. A keep-alive interval that spans lost client bytes is not
+	// judged: the missing packet may be among them.
+	st         *dissect.ConnState
+	clientGaps int
 
 	hasWill   bool
 	willTopic string
@@ -317,7 +323,7 @@ func (a *Analyzer) conn(p *dissect.PDU) *conn {
 		a.finish(c, false)
 	}
 	a.nConns++
-	c = &conn{seq: p.ConnSeq, key: p.Conn, first: p.Time}
+	c = &conn{seq: p.ConnSeq, key: p.Conn, first: p.Time, st: p.State}
 	c.row = Session{
 		Conn:       p.ConnSeq,
 		Client:     p.Conn.Client.String(),
@@ -348,7 +354,11 @@ func publisherName(s *Session, client netip.AddrPort) string {
 
 // clientPacket checks the keep-alive on a packet from the client.
 func (a *Analyzer) clientPacket(c *conn, p *dissect.PDU) {
-	if c.hasClient && c.keepAlive > 0 {
+	lost := c.clientLost()
+	if p.State != nil {
+		c.st, c.clientGaps = p.State, p.State.Gaps[dissect.ToServer]
+	}
+	if c.hasClient && c.keepAlive > 0 && !lost {
 		gap := p.Time.Sub(c.lastClient)
 		if gap > keepAliveLimit(c.keepAlive) {
 			a.keepAliveBreach(c, gap, p.Frame, p.Frame)
@@ -356,6 +366,12 @@ func (a *Analyzer) clientPacket(c *conn, p *dissect.PDU) {
 	}
 	c.hasClient = true
 	c.lastClient, c.lastClientFrame = p.Time, p.Frame
+}
+
+// clientLost says whether client bytes were lost since the client's latest
+// packet.
+func (c *conn) clientLost() bool {
+	return c.st != nil && c.st.Gaps[dissect.ToServer] != c.clientGaps
 }
 
 // keepAliveLimit is one and a half times the keep-alive (MQTT 5.0 §3.1.2.10).
@@ -915,7 +931,7 @@ func (a *Analyzer) finish(c *conn, atEOF bool) {
 	}
 	// Keep-alive up to the close (its FIN or RST), or to the end of the
 	// capture.
-	if !c.disconnect && c.hasClient && c.keepAlive > 0 {
+	if !c.disconnect && c.hasClient && c.keepAlive > 0 && !c.clientLost() {
 		until := a.now
 		if c.closeFrame > 0 {
 			until = c.closeTime
