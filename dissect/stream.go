@@ -237,6 +237,16 @@ func (s *mqttStream) keep(ds *dirState, data []byte, total int) {
 		room = 0
 	}
 	n := min(room, len(data))
+	if len(ds.pending)+n > cap(ds.pending) {
+		// Grow by doubling, up to what the packet declares (and the
+		// bound): append's slower growth of large slices would allocate
+		// five times a large packet's size while it is reassembled.
+		c := max(2*cap(ds.pending), len(ds.pending)+n, 512)
+		c = min(c, max(total, len(ds.pending)+n), max(s.shared.cfg.MaxPacketBuffer, len(ds.pending)+n))
+		grown := make([]byte, len(ds.pending), c)
+		copy(grown, ds.pending)
+		ds.pending = grown
+	}
 	ds.pending = append(ds.pending, data[:n]...)
 	ds.skipped += len(data) - n
 }

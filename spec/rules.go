@@ -117,6 +117,9 @@ var (
 	RuleGapUnknown = &Rule{"mqtt.gap", GroupSequence, SevWarn, "bytes of this stream are missing from the capture; decoding resumes at the next packet boundary found", ""}
 	// %d bytes, %s frames ("7" or "7-9").
 	RuleSkipped = &Rule{"mqtt.skipped", GroupSequence, SevWarn, "%d captured bytes before this packet were not decoded (frames %s): the rest of a packet cut by lost bytes, or bytes before a packet boundary was found again", ""}
+	// %d entries, %s field, %d shown, %d notes dropped. A reader's ceiling,
+	// not a fault of the packet.
+	RuleRepeatsHidden = &Rule{"mqtt.repeats_hidden", GroupSequence, SevNote, "%d more %s entries not shown: only the first %d of a list are (all were read and checked; %d notes on the hidden ones omitted)", ""}
 	// %d bytes present, %d bytes expected.
 	RuleTruncated = &Rule{"mqtt.truncated", GroupSequence, SevWarn, "packet cut short: %d of %d bytes in the capture", ""}
 )
@@ -129,6 +132,7 @@ var Rules = []*Rule{
 	RulePropertyNotAllowed, RulePropertyRepeated, RuleUnknownProperty, RuleTypeNotInVersion,
 	RuleTrailingBytes, RuleMissingPayload, RuleUnknownLevel, RuleMalformed,
 	RuleAssumedVersion, RuleGap, RuleGapUnknown, RuleTruncated, RuleSkipped,
+	RuleRepeatsHidden,
 }
 
 // Reasons are the details of a RuleMalformed note: why a packet could not be
