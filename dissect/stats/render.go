@@ -389,8 +389,8 @@ func topics(d *doc, r *Report) {
 
 func subscriptions(d *doc, r *Report) {
 	d.section("Subscriptions")
-	t := newTable(">#", "Client ID", "Filter", ">QoS", "Result", ">Frame", "Unsubscribed", "Matched topics").
-		limit(1, maxIDWidth+12).limit(2, maxTopicWidth).limit(7, maxListWidth)
+	t := newTable(">#", "Client ID", "Filter", ">QoS", "Result", ">Frame", "Unsubscribed", ">Delivered", "Matched topics").
+		limit(1, maxIDWidth+12).limit(2, maxTopicWidth).limit(8, maxListWidth)
 	for _, s := range r.Subscriptions.Rows {
 		qos := "-"
 		if s.RequestedQoS >= 0 {
@@ -404,11 +404,29 @@ func subscriptions(d *doc, r *Report) {
 		if s.MatchedMore > 0 {
 			matched += fmt.Sprintf(" (+%d more)", s.MatchedMore)
 		}
-		t.add(itoa(s.Conn), s.ClientID, s.Filter, qos, s.Result, frameText(s.SubscribeFrame), unsub, matched)
+		// QoS 1 and 2 messages delivered to the subscriber of those
+		// published on matching topics while it was subscribed.
+		ratio := "-"
+		if s.Published > 0 {
+			ratio = itoa(s.Delivered) + "/" + itoa(s.Published)
+		}
+		t.add(itoa(s.Conn), s.ClientID, s.Filter, qos, s.Result, frameText(s.SubscribeFrame), unsub, ratio, matched)
 	}
 	d.table(t)
 	if r.Subscriptions.Omitted > 0 {
 		d.para(fmt.Sprintf("%d more topic filters not listed (row limit).", r.Subscriptions.Omitted))
+		if !d.md {
+			d.b.WriteByte('\n')
+		}
+	}
+	if n := r.Subscriptions.MatchIncomplete; n > 0 {
+		d.para(fmt.Sprintf("Matching stopped early for %d topic names (filters that branch at every level): counts of matches may be low.", n))
+		if !d.md {
+			d.b.WriteByte('\n')
+		}
+	}
+	if len(r.Subscriptions.Rows) > 0 {
+		d.para("Delivered: QoS 1 and 2 messages the broker sent the subscriber / those clients published on matching topics while it was subscribed (\"-\" when the capture holds no such publisher).")
 		if !d.md {
 			d.b.WriteByte('\n')
 		}

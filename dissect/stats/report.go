@@ -217,6 +217,10 @@ type TopicRow struct {
 type Subscriptions struct {
 	Rows    []Subscription `json:"rows"`
 	Omitted int            `json:"omitted,omitempty"`
+	// MatchIncomplete counts topic names whose matching against the
+	// filters stopped at a fixed bound of work (filters built to branch at
+	// every level): their matches may be missing from the counts.
+	MatchIncomplete int `json:"match_incomplete,omitempty"`
 }
 
 // Subscription is one topic filter of a SUBSCRIBE.
@@ -234,9 +238,25 @@ type Subscription struct {
 	UnsubscribeFrame int    `json:"unsubscribe_frame,omitempty"`
 	UnsubackFrame    int    `json:"unsuback_frame,omitempty"`
 	UnsubResult      string `json:"unsubscribe_result,omitempty"`
-	// Matched lists the topics seen that the filter matches.
+	// SharedGroup is the share name of a shared subscription
+	// ("$share/{group}/{filter}", MQTT 5.0 §4.8.2); it matches as filter.
+	SharedGroup string `json:"shared_group,omitempty"`
+	// Matched lists the topics seen that the filter matches (at most
+	// Config.MaxMatched, each cut to 256 bytes); MatchedMore counts the
+	// others.
 	Matched     []string `json:"matched_topics"`
 	MatchedMore int      `json:"matched_more,omitempty"`
+	// Published counts the QoS 1 and 2 PUBLISHes from clients in the
+	// capture on topics the filter matches while the subscription was
+	// active; Delivered the QoS 1 and 2 PUBLISHes the broker sent this
+	// client on such topics (not counted for shared subscriptions). When
+	// the capture holds both sides they should be close.
+	Published int `json:"published_qos12"`
+	Delivered int `json:"delivered_qos12"`
+
+	filter   int32 // identifier in Analyzer.filters, -1 when not there
+	pubStart int   // the filter's published count when subscribed
+	active   bool  // subscribed now: Published still grows
 }
 
 // Problem is one kind of trouble, with the frames where it happened.

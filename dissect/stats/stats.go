@@ -132,8 +132,13 @@ type conn struct {
 	closeTime  time.Time
 	reset      bool
 
-	inflight  [2]map[uint16]flight
-	subRows   []int32
+	inflight [2]map[uint16]flight
+	// active maps the filters subscribed now (as sent) to their rows, so
+	// an UNSUBSCRIBE finds each in constant time; byFilter maps the tree
+	// identifiers of the non-shared ones to their rows, to count what the
+	// broker delivers on each.
+	active    map[string]int32
+	byFilter  map[int32]int32
 	publisher string
 }
 
@@ -184,6 +189,16 @@ type Analyzer struct {
 
 	subs        []Subscription
 	subsOmitted int
+	// filters holds the topic filter of every subscription row; published
+	// counts, per filter, the QoS 1 and 2 PUBLISHes from clients whose
+	// topic it matches. A row's Published is the growth of its filter's
+	// count while it was subscribed.
+	filters   *spec.TopicTree
+	published []int
+	// matchCut counts topic names whose match against the filters stopped
+	// at matchBudget.
+	matchCut int
+	reported bool // Report ran: its one-time problems are made
 
 	wills  map[string][]pendingWill // by will topic
 	nWills int
@@ -200,6 +215,51 @@ func New(cfg Config) *Analyzer {
 		topics:   make(map[string]*topicAcc),
 		wills:    make(map[string][]pendingWill),
 		problems: make(map[string]*problemAcc),
+		filters:  spec.NewTopicTree(),
+	}
+}
+
+// matchBudget bounds the tree states one topic name visits when matched
+// against the subscriptions' filters: filters built to branch at every
+// level cannot make matching quadratic.
+const matchBudget = 4096
+
+// matchFilters calls found with each filter identifier that matches topic.
+func (a *Analyzer) matchFilters(topic string, found func(id int)) {
+	if a.filters.Len() <= 1 {
+		return
+	}
+	if !a.filters.Match(topic, matchBudget, found) {
+		a.matchCut++
+	}
+}
+
+// addFilter adds a subscription's filter to the tree and returns its
+// identifier, -1 when the tree is full. A shared subscription matches as
+// its filter without the "$share/{group}/" prefix (MQTT 5.0 §4.8.2).
+func (a *Analyzer) addFilter(s *Subscription, raw string) {
+	group, filter, shared := spec.SharedFilter(raw)
+	if shared {
+		s.SharedGroup = dissect.TextShow([]byte(group))
+	}
+	s.filter = int32(a.filters.Add(filter))
+	for len(a.published) < a.filters.Len() {
+		a.published = append(a.published, 0)
+	}
+	if s.filter >= 0 {
+		s.pubStart = a.published[s.filter]
+	}
+}
+
+// endSubscription stops counting what was published for row r.
+func (a *Analyzer) endSubscription(c *conn, r int32) {
+	s := &a.subs[r]
+	if s.active && s.filter >= 0 {
+		s.Published += a.published[s.filter] - s.pubStart
+	}
+	s.active = false
+	if c.byFilter[s.filter] == r {
+		delete(c.byFilter, s.filter)
 	}
 }
 
@@ -539,6 +599,9 @@ func (a *Analyzer) publish(c *conn, p *dissect.PDU) {
 		}
 	}
 	t := a.topic(pk.Topic)
+	if qos >= 1 && qos <= 2 {
+		a.countMatches(c, p.Dir, string(pk.Topic))
+	}
 	if p.Dir == dissect.ToServer {
 		t.published++
 		t.bytes += size
@@ -570,6 +633,23 @@ func (a *Analyzer) publish(c *conn, p *dissect.PDU) {
 			a.nWills -= len(ws)
 			delete(a.wills, string(pk.Topic))
 		}
+	}
+}
+
+// countMatches counts a QoS 1 or 2 PUBLISH: from a client, for every
+// filter its topic matches; from the broker, for the subscription of the
+// receiving client that it answers.
+func (a *Analyzer) countMatches(c *conn, dir dissect.Direction, topic string) {
+	if dir == dissect.ToServer {
+		a.matchFilters(topic, func(id int) { a.published[id]++ })
+		return
+	}
+	if len(c.byFilter) > 0 {
+		a.matchFilters(topic, func(id int) {
+			if r, ok := c.byFilter[int32(id)]; ok {
+				a.subs[r].Delivered++
+			}
+		})
 	}
 }
 
@@ -765,6 +845,9 @@ func (a *Analyzer) latency(step, dir int, d time.Duration) {
 func (a *Analyzer) subscribe(c *conn, p *dissect.PDU) []int32 {
 	var rows []int32
 	cur := -1
+	// Filters past the decoder's ceiling on repeated entries are counted
+	// with the rows not kept.
+	a.subsOmitted += p.Packet.Hidden
 	for i := range p.Packet.Nodes {
 		n := &p.Packet.Nodes[i]
 		switch n.Field {
@@ -780,7 +863,22 @@ func (a *Analyzer) subscribe(c *conn, p *dissect.PDU) []int32 {
 				RequestedQoS: -1, SubscribeFrame: p.Frame, Code: -1, Result: "no SUBACK",
 			})
 			rows = append(rows, int32(cur))
-			c.subRows = append(c.subRows, int32(cur))
+			s := &a.subs[cur]
+			raw := string(n.Raw)
+			a.addFilter(s, raw)
+			// A SUBSCRIBE of a filter already subscribed replaces that
+			// subscription (MQTT 5.0 §3.8.4).
+			if old, ok := c.active[raw]; ok {
+				a.endSubscription(c, old)
+			}
+			if c.active == nil {
+				c.active, c.byFilter = make(map[string]int32), make(map[int32]int32)
+			}
+			c.active[raw] = int32(cur)
+			s.active = true
+			if s.SharedGroup == "" && s.filter >= 0 {
+				c.byFilter[s.filter] = int32(cur)
+			}
 		case spec.SubQoS, spec.SubOptionsQoS:
 			if cur >= 0 {
 				a.subs[cur].RequestedQoS = int(n.Uint)
@@ -824,27 +922,26 @@ func subackText(f *spec.Field, code int) string {
 // names, adding rows for filters not seen subscribed.
 func (a *Analyzer) unsubscribe(c *conn, p *dissect.PDU) []int32 {
 	var rows []int32
+	a.subsOmitted += p.Packet.Hidden
 	for i := range p.Packet.Nodes {
 		n := &p.Packet.Nodes[i]
 		if n.Field != spec.Topic {
 			continue
 		}
-		filter := dissect.TextShow(n.Raw)
-		found := int32(-1)
-		for _, r := range c.subRows {
-			if s := &a.subs[r]; s.Filter == filter && s.UnsubscribeFrame == 0 {
-				found = r
-			}
-		}
-		if found < 0 {
+		raw := string(n.Raw)
+		found, ok := c.active[raw]
+		if ok {
+			a.endSubscription(c, found)
+			delete(c.active, raw)
+		} else {
 			if len(a.subs) >= a.cfg.MaxSubscriptions {
 				a.subsOmitted++
 				continue
 			}
 			found = int32(len(a.subs))
-			a.subs = append(a.subs, Subscription{Conn: c.seq, ClientID: c.publisher, Filter: filter,
+			a.subs = append(a.subs, Subscription{Conn: c.seq, ClientID: c.publisher, Filter: dissect.TextShow(n.Raw),
 				RequestedQoS: -1, Code: -1, Result: "not subscribed in the capture"})
-			c.subRows = append(c.subRows, found)
+			a.addFilter(&a.subs[found], raw)
 		}
 		a.subs[found].UnsubscribeFrame = p.Frame
 		a.subs[found].UnsubResult = "no UNSUBACK"
@@ -940,6 +1037,10 @@ func (a *Analyzer) finish(c *conn, atEOF bool) {
 			a.keepAliveBreach(c, gap, 0, c.lastClientFrame)
 		}
 	}
+	for _, r := range c.active {
+		a.endSubscription(c, r)
+	}
+	c.active, c.byFilter = nil, nil
 	for dir := range c.inflight {
 		for _, f := range c.inflight[dir] {
 			a.flows[f.kind][dir].Unanswered++
