@@ -173,4 +173,3 @@ func TestMissedDeliveries(t *testing.T) {
 		t.Errorf("json %s", js)
 	}
 }
-
