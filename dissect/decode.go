@@ -24,6 +24,9 @@ type ConnState struct {
 	// Gaps counts the gaps (lost bytes) seen so far per direction (index
 	// ToServer, ToClient): what happened across one is unknown.
 	Gaps [2]int
+	// Evicted is set when the connection's state was dropped because too
+	// many connections were open at once (Assembler.MaxConns).
+	Evicted bool
 	// aliases maps Topic Alias to topic name, per direction: each side
 	// assigns its own (MQTT 5.0 §3.3.2.3.4).
 	aliases [2]map[uint16]string

@@ -3,6 +3,7 @@ package dissect
 import (
 	"bytes"
 	"context"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/mqttdissect/mqttdissect/internal/hostile"
+	"github.com/mqttdissect/mqttdissect/internal/pcapbuild"
 	"github.com/mqttdissect/mqttdissect/spec"
 )
 
@@ -161,5 +163,91 @@ func TestWriteHostile(t *testing.T) {
 			t.Fatal(err)
 		}
 		runtime.GC()
+	}
+}
+
+// TestConnectionCeiling (issue 11, case 5): connections that each send a
+// partial header are evicted, the one idle the longest first, so the state
+// stays bounded by MaxConns; each evicted one's partial packet is shown
+// with an mqtt.evicted note and counted.
+func TestConnectionCeiling(t *testing.T) {
+	n := 100000
+	if testing.Short() {
+		n = 20000
+	}
+	const ceiling = 1000
+	capture := hostile.PartialHeaders(n)
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base, peak := ms.HeapAlloc, uint64(0)
+	packets, evictedNotes := 0, 0
+	firstEvicted := ""
+	cfg := RunConfig{MaxConns: ceiling}
+	cfg.OnPDU = func(p *PDU) {
+		packets++
+		for _, note := range p.Packet.Notes {
+			if note.Rule == spec.RuleEvicted {
+				evictedNotes++
+				if firstEvicted == "" {
+					firstEvicted = p.Src.String()
+				}
+			}
+		}
+		if packets%1024 == 0 {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapAlloc > base && ms.HeapAlloc-base > peak {
+				peak = ms.HeapAlloc - base
+			}
+		}
+	}
+	rs, err := Run(context.Background(), bytes.NewReader(capture), &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if packets != n || rs.Evicted != n-ceiling || evictedNotes != n-ceiling {
+		t.Errorf("%d packets, %d evicted, %d notes; want %d, %d", packets, rs.Evicted, evictedNotes, n, n-ceiling)
+	}
+	if firstEvicted != "10.0.0.0:40000" {
+		t.Errorf("first evicted %s, want the oldest, 10.0.0.0:40000", firstEvicted)
+	}
+	t.Logf("%d connections, ceiling %d: heap peaked %.1f MB above the start", n, ceiling, float64(peak)/1e6)
+	// Without the ceiling each connection's state stays: about 1 KB each.
+	// (The sampled heap includes garbage not yet collected.)
+	if peak > 40<<20 {
+		t.Errorf("heap peaked %d bytes above the start, want under 40 MB", peak)
+	}
+}
+
+// TestEvictOldestIdle: a connection active all along survives the
+// ceiling; the one idle longest goes first.
+func TestEvictOldestIdle(t *testing.T) {
+	b := pcapbuild.New(pcapbuild.Options{})
+	busy := b.Conn(testClient, testServer)
+	busy.Handshake()
+	busy.Send(pcapbuild.ToServer, unhex(t, connect311))
+	for i := range 10 {
+		c := b.Conn(netip.AddrPortFrom(netip.MustParseAddr("192.0.2.50"), uint16(50000+i)), testServer)
+		c.Send(pcapbuild.ToServer, []byte{0x30})
+		busy.Send(pcapbuild.ToServer, unhex(t, pingreq))
+	}
+	var got []string
+	busyPackets := 0
+	cfg := RunConfig{MaxConns: 3}
+	cfg.OnPDU = func(p *PDU) {
+		if p.Src == testClient {
+			if p.State.SawConnect && !p.State.Evicted {
+				busyPackets++ // the busy connection kept its state
+			}
+			return
+		}
+		got = append(got, p.Src.String()+":"+ruleNames(p.Packet))
+	}
+	rs, err := Run(context.Background(), bytes.NewReader(b.Pcap()), &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs.Evicted != 8 || len(got) != 10 || busyPackets != 11 || !strings.HasPrefix(got[0], "192.0.2.50:50000:") || !strings.Contains(got[0], "mqtt.evicted") {
+		t.Errorf("evicted %d; packets %q", rs.Evicted, got)
 	}
 }

@@ -13,6 +13,8 @@ type RunConfig struct {
 	Ports []uint16
 	// Progress, if set, is called now and then with the bytes of input read.
 	Progress func(bytesRead int64)
+	// MaxConns overrides DefaultMaxConns when > 0.
+	MaxConns int
 }
 
 // RunStats counts what Run saw.
@@ -27,6 +29,9 @@ type RunStats struct {
 	Gaps         int
 	LostBytes    int64
 	SkippedBytes int64
+	// Evicted counts connections whose state was dropped because more
+	// than MaxConns were open at once (oldest idle first).
+	Evicted int
 }
 
 // Run reads a capture from r and calls cfg.OnPDU for every MQTT packet, in
@@ -65,6 +70,7 @@ func Run(ctx context.Context, r io.Reader, cfg *RunConfig) (RunStats, error) {
 		}
 	}
 	asm := NewAssembler(ports, Streams(&sc))
+	asm.MaxConns = cfg.MaxConns
 	var readErr error
 	for i := 0; ; i++ {
 		if i&1023 == 0 {
@@ -88,6 +94,7 @@ func Run(ctx context.Context, r io.Reader, cfg *RunConfig) (RunStats, error) {
 	asm.Flush()
 	as := asm.Stats()
 	stats.Gaps, stats.LostBytes, stats.SkippedBytes = as.Gaps, as.LostBytes, sc.Counters.SkippedBytes
+	stats.Evicted = as.Evicted
 	if cfg.Progress != nil {
 		cfg.Progress(cr.BytesRead())
 	}

@@ -87,6 +87,8 @@ type mqttStream struct {
 	// last is the number and time of the connection's latest frame, for
 	// packets completed by the end of the connection.
 	last Frame
+	// emitNote, if set, is a note (without verbs) for the packet emitted.
+	emitNote *spec.Rule
 }
 
 // dirState holds one direction's partial packet.
@@ -311,6 +313,9 @@ func (s *mqttStream) emit(ds *dirState, dir Direction, raw []byte, f *Frame) {
 		}
 		ds.gap = false
 	}
+	if r := s.emitNote; r != nil {
+		p.Notes = append(p.Notes, Note{Rule: r, Severity: r.Severity, Message: r.Message})
+	}
 	if ds.skip.bytes > 0 {
 		r := spec.RuleSkipped
 		p.Notes = append(p.Notes, Note{Rule: r, Severity: r.Severity, Message: fmt.Sprintf(r.Message, ds.skip.bytes, ds.skip.frames())})
@@ -392,6 +397,23 @@ func (s *mqttStream) Gap(dir Direction, lost int, f *Frame) {
 	// unknown extent: the next segment may start anywhere.
 	ds.skipNext = 0
 	ds.unsynced = true
+}
+
+// Evict is called when the Assembler drops the connection for its ceiling
+// on open connections: a packet in progress is decoded as truncated, with
+// a note that says why, and the state is marked so that stats can tell.
+func (s *mqttStream) Evict(f *Frame) {
+	s.st.Evicted = true
+	for dir := range s.dirs {
+		ds := &s.dirs[dir]
+		if len(ds.pending) == 0 {
+			continue
+		}
+		s.emitNote = spec.RuleEvicted
+		s.emit(ds, Direction(dir), ds.pending, ds.pendingFrame(&s.last))
+		s.emitNote = nil
+		ds.pending = nil
+	}
 }
 
 func (s *mqttStream) Close(end *Frame, atEOF bool) {

@@ -30,17 +30,34 @@ const (
 	maxFree = 256
 )
 
+// DefaultMaxConns bounds the connections an Assembler follows at once. A
+// capture of a million connections that each sent a partial header would
+// otherwise hold a million states; past the bound the connection idle the
+// longest is dropped (its handler told through Evict, if it has one).
+const DefaultMaxConns = 50000
+
+// Evicter is implemented by a StreamHandler that wants to know that its
+// connection is being dropped for the connection ceiling: Evict is called
+// just before Close.
+type Evicter interface {
+	Evict(f *Frame)
+}
+
 // AssemblerStats counts what an Assembler has done.
 type AssemblerStats struct {
 	Open      int   // connections open now
 	Conns     int   // connections started (including ones already closed)
 	Gaps      int   // gaps reported
 	LostBytes int64 // bytes reported lost by those gaps
+	Evicted   int   // connections dropped for the MaxConns ceiling
 }
 
 // Assembler reassembles the TCP connections of watched ports. It is not
 // safe for concurrent use. Handlers must not call back into the Assembler.
 type Assembler struct {
+	// MaxConns overrides DefaultMaxConns when > 0.
+	MaxConns int
+
 	ports   portSet
 	newConn func(key ConnKey, f *Frame) StreamHandler
 	conns   map[ConnKey]*tcpConn
@@ -55,6 +72,9 @@ type Assembler struct {
 	stats AssemblerStats
 	// held describes a buffered segment's own frame when it is delivered.
 	held Frame
+	// idle lists the open connections, most recently active first: the
+	// ring's head is a sentinel.
+	idle tcpConn
 }
 
 type tcpConn struct {
@@ -66,6 +86,8 @@ type tcpConn struct {
 	// end of the capture to handlers at Flush
 	lastNum  int
 	lastTime time.Time
+	// newer and older link the connections by activity (Assembler.idle).
+	newer, older *tcpConn
 }
 
 // tcpHalf is the state of one direction.
@@ -109,7 +131,55 @@ func NewAssembler(ports []uint16, newConn func(key ConnKey, f *Frame) StreamHand
 		closed:  make(map[ConnKey]struct{}),
 	}
 	a.ports.set(ports)
+	a.idle.newer, a.idle.older = &a.idle, &a.idle
 	return a
+}
+
+// touch makes c the most recently active connection.
+func (a *Assembler) touch(c *tcpConn) {
+	if a.idle.older == c {
+		return
+	}
+	if c.older != nil {
+		c.older.newer, c.newer.older = c.newer, c.older
+	}
+	c.older, c.newer = a.idle.older, &a.idle
+	a.idle.older.newer = c
+	a.idle.older = c
+}
+
+// unlink takes c out of the activity list.
+func (a *Assembler) unlink(c *tcpConn) {
+	if c.older != nil {
+		c.older.newer, c.newer.older = c.newer, c.older
+		c.older, c.newer = nil, nil
+	}
+}
+
+// evictIdle drops the connection idle the longest: its buffered segments
+// are discarded, its handler told (Evict, then Close with no end frame).
+func (a *Assembler) evictIdle(f *Frame) {
+	c := a.idle.newer
+	if c == &a.idle {
+		return
+	}
+	a.stats.Evicted++
+	for dir := range c.half {
+		h := &c.half[dir]
+		for i := range h.segs {
+			a.release(h.segs[i].data)
+		}
+		h.segs, h.bytes = nil, 0
+	}
+	if e, ok := c.h.(Evicter); ok {
+		e.Evict(f)
+	}
+	c.h.Close(nil, false)
+	delete(a.conns, c.key)
+	a.unlink(c)
+	if a.last == c {
+		a.last = nil
+	}
 }
 
 // Stats returns counts of the Assembler's work so far.
@@ -127,6 +197,7 @@ func (a *Assembler) Add(f *Frame) {
 		return
 	}
 	c.lastNum, c.lastTime = f.Number, f.Time
+	a.touch(c)
 	h, o := &c.half[dir], &c.half[1-dir]
 
 	// An acknowledgement tells what the other direction's receiver got. It
@@ -212,6 +283,13 @@ func (a *Assembler) lookup(f *Frame) (*tcpConn, Direction) {
 		// of an unknown connection has nothing to deliver.
 		if f.Flags&TCPSyn == 0 && len(f.Payload) == 0 && f.PayloadLen <= 0 {
 			return nil, 0
+		}
+		limit := a.MaxConns
+		if limit <= 0 {
+			limit = DefaultMaxConns
+		}
+		for len(a.conns) >= limit {
+			a.evictIdle(f)
 		}
 		c = &tcpConn{key: key, id: a.nextID}
 		a.nextID++
@@ -403,6 +481,7 @@ func (a *Assembler) finish(c *tcpConn, atEOF bool, f *Frame) {
 	}
 	c.h.Close(f, atEOF)
 	delete(a.conns, c.key)
+	a.unlink(c)
 	if a.last == c {
 		a.last = nil
 	}

@@ -120,6 +120,8 @@ var (
 	// %d entries, %s field, %d shown, %d notes dropped. A reader's ceiling,
 	// not a fault of the packet.
 	RuleRepeatsHidden = &Rule{"mqtt.repeats_hidden", GroupSequence, SevNote, "%d more %s entries not shown: only the first %d of a list are (all were read and checked; %d notes on the hidden ones omitted)", ""}
+	// No verbs.
+	RuleEvicted = &Rule{"mqtt.evicted", GroupSequence, SevWarn, "the reader dropped this connection's state (too many connections open at once, the one idle the longest goes first): the packet is shown as far as it was received; later bytes of the connection are read as a new one", ""}
 	// %d bytes present, %d bytes expected.
 	RuleTruncated = &Rule{"mqtt.truncated", GroupSequence, SevWarn, "packet cut short: %d of %d bytes in the capture", ""}
 )
@@ -132,7 +134,7 @@ var Rules = []*Rule{
 	RulePropertyNotAllowed, RulePropertyRepeated, RuleUnknownProperty, RuleTypeNotInVersion,
 	RuleTrailingBytes, RuleMissingPayload, RuleUnknownLevel, RuleMalformed,
 	RuleAssumedVersion, RuleGap, RuleGapUnknown, RuleTruncated, RuleSkipped,
-	RuleRepeatsHidden,
+	RuleRepeatsHidden, RuleEvicted,
 }
 
 // Reasons are the details of a RuleMalformed note: why a packet could not be

@@ -46,6 +46,9 @@ func (a *Analyzer) Report(rs dissect.RunStats) *Report {
 		a.reported = true
 	}
 	r.Problems = a.problemList()
+	if a.damaged != nil {
+		a.markCut(r)
+	}
 	if r.Sessions.Rows == nil {
 		r.Sessions.Rows = []Session{}
 	}
@@ -62,6 +65,11 @@ func (a *Analyzer) summary(s *Summary, rs dissect.RunStats) {
 	s.Connections = a.nConns
 	s.Malformed = a.malform
 	s.Truncated = a.truncate
+	s.Evicted = rs.Evicted
+	if a.damaged != nil {
+		s.Damaged = a.damaged.Error()
+	}
+	s.Gaps, s.LostBytes, s.SkippedBytes = rs.Gaps, rs.LostBytes, rs.SkippedBytes
 	s.PacketTypes = []TypeCount{}
 	for t := range a.types {
 		in, out := a.types[t][0], a.types[t][1]
@@ -277,6 +285,15 @@ func (a *Analyzer) missedDeliveries() {
 // judged on.
 const minMissedBase = 10
 
+// markCut marks the findings the end of a damaged capture may explain.
+func (a *Analyzer) markCut(r *Report) {
+	for i := range r.Sessions.Rows {
+		if e := &r.Sessions.Rows[i].Ended; e.Kind == "open" {
+			e.Text = strings.Replace(e.Text, "open at capture end", "open where the damaged capture stops", 1)
+		}
+	}
+}
+
 // maxMatchedTopic bounds the bytes of a topic listed as matched: the same
 // long topic is not copied in full into every row.
 const maxMatchedTopic = 256
@@ -311,6 +328,10 @@ func (a *Analyzer) problemList() []Problem {
 	for i, p := range list {
 		out[i] = p.Problem
 		out[i].Frames = slices.Clone(p.Frames)
+		if a.damaged != nil && p.atEOF > 0 {
+			out[i].PossiblyCut = true
+			out[i].Message += " (possibly because the capture is cut short)"
+		}
 	}
 	return out
 }

@@ -173,3 +173,62 @@ func TestMissedDeliveries(t *testing.T) {
 		t.Errorf("json %s", js)
 	}
 }
+
+// TestDamagedCapture (issue 11, case 6): a capture cut in the middle of a
+// record says so in every format, and what the cut may explain (a PUBLISH
+// never answered, a session still open) is marked as such.
+func TestDamagedCapture(t *testing.T) {
+	b := pcapbuild.New(pcapbuild.Options{})
+	c := b.Conn(client1, broker)
+	c.Handshake()
+	c.Send(up, connect311("cut", 60, ""))
+	c.Send(down, connack)
+	c.Send(down, publish("a/b", 1, 5, false, "x")) // its PUBACK is past the cut
+	c.Send(up, puback(5))
+	full := b.Pcap()
+	capture := full[:len(full)-10]
+	r, _, err := Analyze(context.Background(), bytes.NewReader(capture), nil, Config{})
+	if err == nil {
+		t.Fatal("no error for a cut capture")
+	}
+	if !strings.Contains(r.Summary.Damaged, "truncated capture") {
+		t.Errorf("summary damaged = %q", r.Summary.Damaged)
+	}
+	p := problemOf(r, "delivery.unanswered")
+	if p == nil || !p.PossiblyCut || !strings.Contains(p.Message, "possibly because the capture is cut short") {
+		t.Errorf("problem %+v", p)
+	}
+	if e := r.Sessions.Rows[0].Ended; !strings.Contains(e.Text, "damaged capture") {
+		t.Errorf("ended %q", e.Text)
+	}
+	var text, md, js bytes.Buffer
+	WriteText(&text, r)
+	WriteMarkdown(&md, r)
+	WriteJSON(&js, r)
+	for name, out := range map[string]string{"text": text.String(), "markdown": md.String()} {
+		if !strings.Contains(out, "The capture is damaged") {
+			t.Errorf("%s report does not say the capture is damaged", name)
+		}
+	}
+	if !strings.Contains(js.String(), `"capture_damaged": "dissect: truncated capture`) || !strings.Contains(js.String(), `"possibly_cut": true`) {
+		t.Errorf("json lacks capture_damaged or possibly_cut")
+	}
+	// The whole capture: nothing marked.
+	r = analyze(t, full, Config{})
+	if r.Summary.Damaged != "" || problemOf(r, "delivery.unanswered") != nil {
+		t.Errorf("full capture: damaged %q, problems %+v", r.Summary.Damaged, r.Problems)
+	}
+}
+
+// TestEvictedSessions: stats counts the connections the reader dropped for
+// its ceiling and ends their sessions as "evicted".
+func TestEvictedSessions(t *testing.T) {
+	rc := &dissect.RunConfig{MaxConns: 100}
+	r, _, err := Analyze(context.Background(), bytes.NewReader(hostile.PartialHeaders(1000)), rc, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Summary.Evicted != 900 || r.Sessions.Rows[0].Ended.Kind != "evicted" || r.Sessions.Rows[999].Ended.Kind != "open" {
+		t.Errorf("evicted %d, first session %+v", r.Summary.Evicted, r.Sessions.Rows[0].Ended)
+	}
+}

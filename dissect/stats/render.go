@@ -6,6 +6,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/mqttdissect/mqttdissect/dissect"
 	"unicode/utf8"
 )
 
@@ -230,6 +232,19 @@ func summary(d *doc, r *Report) {
 		line += fmt.Sprintf(", %d malformed, %d truncated", s.Malformed, s.Truncated)
 	}
 	d.para(line)
+	if s.Damaged != "" {
+		d.para("The capture is damaged and was read up to the damage only: " + s.Damaged + ". Findings marked (possibly because the capture is cut short) may be the cut's doing.")
+	}
+	if s.Gaps > 0 {
+		gaps := fmt.Sprintf("The capture missed %d bytes of TCP data in %d gaps", s.LostBytes, s.Gaps)
+		if s.SkippedBytes > 0 {
+			gaps += fmt.Sprintf("; %d captured bytes after them could not be read as MQTT", s.SkippedBytes)
+		}
+		d.para(gaps + ": packets there are lost or cut short (notes mqtt.gap, mqtt.skipped).")
+	}
+	if s.Evicted > 0 {
+		d.para(fmt.Sprintf("%d connections were dropped from the reader's state (more than %d open at once, the one idle the longest first); their sessions end as \"not followed further\".", s.Evicted, dissect.DefaultMaxConns))
+	}
 	if !d.md {
 		d.b.WriteByte('\n')
 	}

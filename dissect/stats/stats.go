@@ -12,6 +12,7 @@ package stats
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -150,6 +151,7 @@ type pendingWill struct {
 
 type problemAcc struct {
 	Problem
+	atEOF int // occurrences found when the input ended
 }
 
 type topicAcc struct {
@@ -199,6 +201,11 @@ type Analyzer struct {
 	// at matchBudget.
 	matchCut int
 	reported bool // Report ran: its one-time problems are made
+	// finishingEOF is set while the sessions still open at the end of the
+	// input are finished: the problems found then may be the cut's doing
+	// when the capture is damaged. damaged is the reader's error then.
+	finishingEOF bool
+	damaged      error
 
 	wills  map[string][]pendingWill // by will topic
 	nWills int
@@ -290,8 +297,16 @@ func Analyze(ctx context.Context, r io.Reader, rc *dissect.RunConfig, cfg Config
 	a := New(cfg)
 	a.Attach(rc)
 	rs, err := dissect.Run(ctx, r, rc)
+	if errors.Is(err, dissect.ErrTruncatedCapture) || errors.Is(err, dissect.ErrCorruptCapture) {
+		a.CaptureDamaged(err)
+	}
 	return a.Report(rs), rs, err
 }
+
+// CaptureDamaged tells the Analyzer that the capture ended at damage (err):
+// the report says so, and marks what the end of the input made it find
+// (sessions open, flows unanswered) as possibly the cut's doing.
+func (a *Analyzer) CaptureDamaged(err error) { a.damaged = err }
 
 func dirIndex(d dissect.Direction) int { return int(d & 1) }
 
@@ -980,6 +995,9 @@ func (a *Analyzer) problem(category, kind, severity, key, msg string, frame int)
 		a.problems[key] = pa
 	}
 	pa.Count++
+	if a.finishingEOF {
+		pa.atEOF++
+	}
 	if n := len(pa.Frames); n == 0 || pa.Frames[n-1] != frame {
 		if n < a.cfg.MaxFrames {
 			pa.Frames = append(pa.Frames, frame)
@@ -1008,6 +1026,8 @@ func (a *Analyzer) OnClose(key dissect.ConnKey, _ *dissect.ConnState, end *disse
 
 // finish turns a connection into a session row.
 func (a *Analyzer) finish(c *conn, atEOF bool) {
+	a.finishingEOF = atEOF
+	defer func() { a.finishingEOF = false }()
 	if a.conns[c.key] == c {
 		delete(a.conns, c.key)
 	}
@@ -1016,6 +1036,11 @@ func (a *Analyzer) finish(c *conn, atEOF bool) {
 	switch {
 	case c.disconnect:
 		e.Kind = "disconnect"
+	case c.st != nil && c.st.Evicted:
+		// The reader dropped the connection's state (too many open at
+		// once): how it ended is unknown.
+		e.Kind = "evicted"
+		e.Frame = c.lastFrame
 	case atEOF:
 		e.Kind = "open"
 		e.Frame = c.lastFrame
@@ -1110,6 +1135,8 @@ func endText(s *Session, expectWill bool) string {
 		if e.Reset {
 			t = "TCP reset without DISCONNECT"
 		}
+	case "evicted":
+		t = "not followed further: too many connections open at once (the reader dropped the one idle the longest)"
 	default:
 		t = "open at capture end"
 	}
