@@ -86,7 +86,8 @@ type mqttStream struct {
 	dirs   [2]dirState
 	// last is the number and time of the connection's latest frame, for
 	// packets completed by the end of the connection.
-	last Frame
+	lastNum  int
+	lastTime time.Time
 	// emitNote, if set, is a note (without verbs) for the packet emitted.
 	emitNote *spec.Rule
 }
@@ -344,8 +345,8 @@ func (s *mqttStream) skipBytes(ds *dirState, n int, f *Frame) {
 // seen records the connection's latest frame. Bytes held while a gap was
 // unresolved arrive with the older frame that carried them.
 func (s *mqttStream) seen(f *Frame) {
-	if f.Number >= s.last.Number {
-		s.last.Number, s.last.Time = f.Number, f.Time
+	if f.Number >= s.lastNum {
+		s.lastNum, s.lastTime = f.Number, f.Time
 	}
 }
 
@@ -410,14 +411,14 @@ func (s *mqttStream) Evict(f *Frame) {
 			continue
 		}
 		s.emitNote = spec.RuleEvicted
-		s.emit(ds, Direction(dir), ds.pending, ds.pendingFrame(&s.last))
+		s.emit(ds, Direction(dir), ds.pending, ds.pendingFrame(&Frame{Number: s.lastNum, Time: s.lastTime}))
 		s.emitNote = nil
 		ds.pending = nil
 	}
 }
 
 func (s *mqttStream) Close(end *Frame, atEOF bool) {
-	last := &s.last
+	last := &Frame{Number: s.lastNum, Time: s.lastTime}
 	if end != nil {
 		last = end
 	}

@@ -34,7 +34,7 @@ const (
 // capture of a million connections that each sent a partial header would
 // otherwise hold a million states; past the bound the connection idle the
 // longest is dropped (its handler told through Evict, if it has one).
-const DefaultMaxConns = 50000
+const DefaultMaxConns = 20000
 
 // Evicter is implemented by a StreamHandler that wants to know that its
 // connection is being dropped for the connection ceiling: Evict is called

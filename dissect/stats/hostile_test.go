@@ -232,3 +232,27 @@ func TestEvictedSessions(t *testing.T) {
 		t.Errorf("evicted %d, first session %+v", r.Summary.Evicted, r.Sessions.Rows[0].Ended)
 	}
 }
+
+// TestWriteJSONStreamsSameBytes: the row-by-row JSON writer writes what
+// encoding/json writes for the whole report, empty lists included.
+func TestWriteJSONStreamsSameBytes(t *testing.T) {
+	for _, r := range []*Report{
+		analyze(t, hostile.ManyPublishes(20, 10), Config{}),
+		New(Config{}).Report(dissect.RunStats{}),
+		{},
+	} {
+		var want, got bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(r); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteJSON(&got, r); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("streamed JSON differs:\n%s\nwant:\n%s", got.String(), want.String())
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package stats
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,11 +23,77 @@ const (
 )
 
 // WriteJSON writes the report as one indented JSON object.
+//
+// The three row lists (sessions, topics, subscriptions) are written row by
+// row, the same bytes encoding/json writes for the whole report, so that
+// the output is never held twice in memory (encoding/json builds all of
+// it, then indents a copy).
 func WriteJSON(w io.Writer, r *Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
+	bw := bufio.NewWriterSize(w, 64<<10)
+	shell := *r
+	shell.Sessions.Rows, shell.Topics.Rows, shell.Subscriptions.Rows = nil, nil, nil
+	var head bytes.Buffer
+	if err := encodeIndented(&head, &shell, ""); err != nil {
+		return err
+	}
+	text := head.Bytes()
+	const hole = `"rows": null`
+	lists := []func(*bufio.Writer, string) error{
+		func(b *bufio.Writer, p string) error { return writeRows(b, r.Sessions.Rows, p) },
+		func(b *bufio.Writer, p string) error { return writeRows(b, r.Topics.Rows, p) },
+		func(b *bufio.Writer, p string) error { return writeRows(b, r.Subscriptions.Rows, p) },
+	}
+	for _, list := range lists {
+		i := bytes.Index(text, []byte(hole))
+		if i < 0 {
+			return fmt.Errorf("stats: JSON writer lost its place")
+		}
+		line := bytes.LastIndexByte(text[:i], '\n') + 1
+		indent := string(text[line:i])
+		bw.Write(text[:i+len(hole)-len("null")])
+		if err := list(bw, indent); err != nil {
+			return err
+		}
+		text = text[i+len(hole):]
+	}
+	bw.Write(text)
+	return bw.Flush()
+}
+
+// writeRows writes rows as encoding/json indents a list whose key sits
+// at indent.
+func writeRows[T any](w *bufio.Writer, rows []T, indent string) error {
+	if len(rows) == 0 {
+		if rows == nil {
+			_, err := w.WriteString("null")
+			return err
+		}
+		_, err := w.WriteString("[]")
+		return err
+	}
+	w.WriteString("[\n")
+	var buf bytes.Buffer
+	prefix := indent + "  "
+	for i := range rows {
+		buf.Reset()
+		if err := encodeIndented(&buf, &rows[i], prefix); err != nil {
+			return err
+		}
+		if i > 0 {
+			w.WriteString(",\n")
+		}
+		w.WriteString(prefix)
+		w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+	}
+	w.WriteString("\n" + indent + "]")
+	return nil
+}
+
+func encodeIndented(buf *bytes.Buffer, v any, prefix string) error {
+	enc := json.NewEncoder(buf)
+	enc.SetIndent(prefix, "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(r)
+	return enc.Encode(v)
 }
 
 // WriteText writes the report as aligned tables for a terminal.

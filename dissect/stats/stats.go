@@ -406,8 +406,7 @@ func (a *Analyzer) conn(p *dissect.PDU) *conn {
 		Version:    versionText(p.State),
 		KeepAlive:  -1,
 		ServerKeep: -1,
-		Start:      timeText(p.Time),
-		start:      p.Time,
+		start:      p.Time, // Start is written when the row is kept
 	}
 	if p.State != nil && p.State.ClientID != "" {
 		c.row.ClientID = p.State.ClientID
@@ -1086,7 +1085,6 @@ func (a *Analyzer) finish(c *conn, atEOF bool) {
 		c.last = c.closeTime
 	}
 	s.end = c.last
-	s.End = timeText(c.last)
 	s.DurationS = seconds(c.last.Sub(c.first))
 
 	// Wills the broker is expected to publish: the session was accepted and
@@ -1096,6 +1094,9 @@ func (a *Analyzer) finish(c *conn, atEOF bool) {
 
 	row := -1
 	if len(a.rows) < a.cfg.MaxSessions {
+		// Times in words only for the rows kept: a million connections
+		// would spend more formatting them than reading them.
+		s.Start, s.End = timeText(s.start), timeText(c.last)
 		row = len(a.rows)
 		a.rows = append(a.rows, *s)
 	} else {
