@@ -121,7 +121,7 @@ var (
 	// not a fault of the packet.
 	RuleRepeatsHidden = &Rule{"mqtt.repeats_hidden", GroupSequence, SevNote, "%d more %s entries not shown: only the first %d of a list are (all were read and checked; %d notes on the hidden ones omitted)", ""}
 	// No verbs.
-	RuleEvicted = &Rule{"mqtt.evicted", GroupSequence, SevWarn, "the reader dropped this connection's state (too many connections open at once, the one idle the longest goes first): the packet is shown as far as it was received; later bytes of the connection are read as a new one", ""}
+	RuleEvicted = &Rule{"mqtt.evicted", GroupSequence, SevWarn, "connection state dropped (too many connections open; the one idle longest goes first): packet shown as far as received", ""}
 	// %d bytes present, %d bytes expected.
 	RuleTruncated = &Rule{"mqtt.truncated", GroupSequence, SevWarn, "packet cut short: %d of %d bytes in the capture", ""}
 )

@@ -401,8 +401,6 @@ func (a *Analyzer) conn(p *dissect.PDU) *conn {
 	c = &conn{seq: p.ConnSeq, key: p.Conn, first: p.Time, st: p.State}
 	c.row = Session{
 		Conn:       p.ConnSeq,
-		Client:     p.Conn.Client.String(),
-		Server:     p.Conn.Server.String(),
 		Version:    versionText(p.State),
 		KeepAlive:  -1,
 		ServerKeep: -1,
@@ -411,9 +409,18 @@ func (a *Analyzer) conn(p *dissect.PDU) *conn {
 	if p.State != nil && p.State.ClientID != "" {
 		c.row.ClientID = p.State.ClientID
 	}
-	c.publisher = publisherName(&c.row, p.Conn.Client)
 	a.conns[p.Conn] = c
 	return c
+}
+
+// pub names the connection's client for the topic and subscription
+// tables, computed when first needed: a million connections that never
+// publish need no name.
+func (c *conn) pub() string {
+	if c.publisher == "" {
+		c.publisher = publisherName(&c.row, c.key.Client)
+	}
+	return c.publisher
 }
 
 func publisherName(s *Session, client netip.AddrPort) string {
@@ -504,7 +511,7 @@ func (a *Analyzer) connect(c *conn, p *dissect.PDU) {
 	if c.hasWill {
 		s.Will = &will
 	}
-	c.publisher = publisherName(s, p.Conn.Client)
+	c.publisher = "" // named again when next needed
 	// A client that connects again cancels the will of its previous
 	// session, if the broker has not published it yet (§3.1.3.2).
 	if s.ClientID != "" && a.nWills > 0 {
@@ -565,7 +572,7 @@ func (a *Analyzer) connack(c *conn, p *dissect.PDU) {
 		ack.Accepted = ack.Code == 0
 	}
 	s.Connack = ack
-	c.publisher = publisherName(s, p.Conn.Client)
+	c.publisher = "" // named again when next needed
 	if !ack.Accepted && ack.Code >= 0 {
 		a.problem("refused", "connack.refused", "warning", "connack.refused:"+ack.Result, ack.Result, p.Frame)
 	}
@@ -625,7 +632,7 @@ func (a *Analyzer) publish(c *conn, p *dissect.PDU) {
 		if retain {
 			t.retained++
 		}
-		addPublisher(t, c.publisher, a.cfg.MaxPublishers)
+		addPublisher(t, c.pub(), a.cfg.MaxPublishers)
 		return
 	}
 	t.delivered++
@@ -873,7 +880,7 @@ func (a *Analyzer) subscribe(c *conn, p *dissect.PDU) []int32 {
 			}
 			cur = len(a.subs)
 			a.subs = append(a.subs, Subscription{
-				Conn: c.seq, ClientID: c.publisher, Filter: dissect.TextShow(n.Raw),
+				Conn: c.seq, ClientID: c.pub(), Filter: dissect.TextShow(n.Raw),
 				RequestedQoS: -1, SubscribeFrame: p.Frame, Code: -1, Result: "no SUBACK",
 			})
 			rows = append(rows, int32(cur))
@@ -953,7 +960,7 @@ func (a *Analyzer) unsubscribe(c *conn, p *dissect.PDU) []int32 {
 				continue
 			}
 			found = int32(len(a.subs))
-			a.subs = append(a.subs, Subscription{Conn: c.seq, ClientID: c.publisher, Filter: dissect.TextShow(n.Raw),
+			a.subs = append(a.subs, Subscription{Conn: c.seq, ClientID: c.pub(), Filter: dissect.TextShow(n.Raw),
 				RequestedQoS: -1, Code: -1, Result: "not subscribed in the capture"})
 			a.addFilter(&a.subs[found], raw)
 		}
@@ -1097,6 +1104,7 @@ func (a *Analyzer) finish(c *conn, atEOF bool) {
 		// Times in words only for the rows kept: a million connections
 		// would spend more formatting them than reading them.
 		s.Start, s.End = timeText(s.start), timeText(c.last)
+		s.Client, s.Server = c.key.Client.String(), c.key.Server.String()
 		row = len(a.rows)
 		a.rows = append(a.rows, *s)
 	} else {
