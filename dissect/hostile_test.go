@@ -151,6 +151,7 @@ func TestWriteHostile(t *testing.T) {
 		build func() []byte
 	}{
 		{"big-subscribe.pcap", func() []byte { return hostile.BigSubscribe(4000000) }},
+		{"subscribe-5000.pcap", func() []byte { return hostile.BigSubscribe(5000) }},
 		{"sharp-filters.pcap", func() []byte { return hostile.SharpFilters(1000, 20, 60000) }},
 		{"many-subscriptions.pcap", func() []byte { return hostile.ManySubscriptions(10000, 10000) }},
 		{"deep-topics.pcap", func() []byte { return hostile.DeepTopics(10000, 10000, 200) }},
