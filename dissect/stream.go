@@ -62,7 +62,14 @@ func Streams(cfg *StreamConfig) func(ConnKey, *Frame) StreamHandler {
 	}
 	return func(key ConnKey, f *Frame) StreamHandler {
 		shared.conns++
-		return &mqttStream{shared: shared, key: key, seq: shared.conns, st: NewConnState(&cfg.Options)}
+		var s *mqttStream
+		if n := len(shared.free); n > 0 {
+			s, shared.free = shared.free[n-1], shared.free[:n-1]
+		} else {
+			s = new(mqttStream)
+		}
+		*s = mqttStream{shared: shared, key: key, seq: shared.conns, st: NewConnState(&cfg.Options)}
+		return s
 	}
 }
 
@@ -75,6 +82,9 @@ type streamShared struct {
 	lastFrm  int
 	frameIdx int
 	conns    int
+	// free holds closed streams for reuse (their ConnState is not reused:
+	// handlers may keep it).
+	free []*mqttStream
 }
 
 // mqttStream splits both directions of one connection into MQTT packets.
@@ -430,7 +440,12 @@ func (s *mqttStream) Close(end *Frame, atEOF bool) {
 			ds.pending = nil
 		}
 	}
-	if cfg := s.shared.cfg; cfg.OnClose != nil {
+	sh := s.shared
+	if cfg := sh.cfg; cfg.OnClose != nil {
 		cfg.OnClose(s.key, s.st, end, atEOF)
+	}
+	if len(sh.free) < 256 {
+		*s = mqttStream{}
+		sh.free = append(sh.free, s)
 	}
 }

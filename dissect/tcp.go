@@ -74,7 +74,8 @@ type Assembler struct {
 	held Frame
 	// idle lists the open connections, most recently active first: the
 	// ring's head is a sentinel.
-	idle tcpConn
+	idle      tcpConn
+	freeConns []*tcpConn
 }
 
 type tcpConn struct {
@@ -179,6 +180,15 @@ func (a *Assembler) evictIdle(f *Frame) {
 	a.unlink(c)
 	if a.last == c {
 		a.last = nil
+	}
+	a.recycle(c)
+}
+
+// recycle keeps a few ended connections' structures for reuse.
+func (a *Assembler) recycle(c *tcpConn) {
+	if len(a.freeConns) < 256 {
+		*c = tcpConn{}
+		a.freeConns = append(a.freeConns, c)
 	}
 }
 
@@ -291,7 +301,12 @@ func (a *Assembler) lookup(f *Frame) (*tcpConn, Direction) {
 		for len(a.conns) >= limit {
 			a.evictIdle(f)
 		}
-		c = &tcpConn{key: key, id: a.nextID}
+		if n := len(a.freeConns); n > 0 {
+			c, a.freeConns = a.freeConns[n-1], a.freeConns[:n-1]
+		} else {
+			c = new(tcpConn)
+		}
+		c.key, c.id = key, a.nextID
 		a.nextID++
 		if c.h = a.newConn(key, f); c.h == nil {
 			c.h = discardHandler{}
@@ -488,6 +503,7 @@ func (a *Assembler) finish(c *tcpConn, atEOF bool, f *Frame) {
 	if !atEOF {
 		a.remember(c.key)
 	}
+	a.recycle(c)
 }
 
 // endFrame describes the end of the capture for a connection's Gap

@@ -201,6 +201,9 @@ type Analyzer struct {
 	// at matchBudget.
 	matchCut int
 	reported bool // Report ran: its one-time problems are made
+	// free holds finished connection states for reuse: a capture of a
+	// million short connections need not allocate a million of them.
+	free []*conn
 	// finishingEOF is set while the sessions still open at the end of the
 	// input are finished: the problems found then may be the cut's doing
 	// when the capture is damaged. damaged is the reader's error then.
@@ -398,7 +401,12 @@ func (a *Analyzer) conn(p *dissect.PDU) *conn {
 		a.finish(c, false)
 	}
 	a.nConns++
-	c = &conn{seq: p.ConnSeq, key: p.Conn, first: p.Time, st: p.State}
+	if n := len(a.free); n > 0 {
+		c, a.free = a.free[n-1], a.free[:n-1]
+	} else {
+		c = new(conn)
+	}
+	*c = conn{seq: p.ConnSeq, key: p.Conn, first: p.Time, st: p.State}
 	c.row = Session{
 		Conn:       p.ConnSeq,
 		Version:    versionText(p.State),
@@ -1123,6 +1131,10 @@ func (a *Analyzer) finish(c *conn, atEOF bool) {
 	if expectWill && a.nWills < a.cfg.MaxWills {
 		a.wills[c.willTopic] = append(a.wills[c.willTopic], pendingWill{row: row, clientID: s.ClientID})
 		a.nWills++
+	}
+	if len(a.free) < 256 {
+		*c = conn{}
+		a.free = append(a.free, c)
 	}
 }
 
