@@ -91,7 +91,7 @@ func TestSkippedBytesNamed(t *testing.T) {
 		t.Fatal(err)
 	}
 	joined := strings.Join(notes, "\n")
-	if !strings.Contains(joined, "7:11 captured bytes before this packet were not decoded (frames 5-6)") {
+	if !strings.Contains(joined, "7:11 captured bytes before this packet were not read as MQTT (frames 5-6)") {
 		t.Errorf("notes:\n%s", joined)
 	}
 	if rs.SkippedBytes != 11 || rs.Gaps != 1 || rs.LostBytes != 7 {

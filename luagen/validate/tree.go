@@ -130,7 +130,9 @@ func nativeTree(pdu *dissect.PDU) *Tree {
 			if t.hiddenFrom < 0 || note.Offset < t.hiddenFrom {
 				t.hiddenFrom = note.Offset
 			}
-			continue
+		}
+		if note.Rule.ReaderOnly() {
+			continue // no Wireshark dissector makes these
 		}
 		e := Expert{Severity: severityName(note.Severity), Group: groupName(note.Rule.Group), Message: note.Message}
 		if note.Field != "" {
