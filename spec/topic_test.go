@@ -1,6 +1,9 @@
 package spec
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestMatchTopic(t *testing.T) {
 	tests := []struct {
@@ -90,4 +93,33 @@ func TestSharedFilter(t *testing.T) {
 			t.Errorf("SharedFilter(%q) = %q, %q, %v", tt.in, g, f, ok)
 		}
 	}
+}
+
+// FuzzTopicTree: for any filters and name, the tree finds exactly the
+// filters MatchTopic accepts, each once.
+func FuzzTopicTree(f *testing.F) {
+	f.Add("a/+/c\x00#\x00+/#\x00$SYS/#", "a/b/c")
+	f.Add("\x00/\x00//#", "")
+	f.Fuzz(func(t *testing.T, filters, name string) {
+		tree := NewTopicTree()
+		list := strings.Split(filters, "\x00")
+		ids := make([]int, len(list))
+		for i, fl := range list {
+			ids[i] = tree.Add(fl)
+		}
+		seen := map[int]int{}
+		if !tree.Match(name, 0, func(id int) { seen[id]++ }) {
+			t.Fatal("no budget, yet stopped")
+		}
+		for id, n := range seen {
+			if n != 1 {
+				t.Fatalf("filter %d reported %d times", id, n)
+			}
+		}
+		for i, fl := range list {
+			if got, want := seen[ids[i]] > 0, MatchTopic(fl, name); got != want {
+				t.Fatalf("filter %q name %q: tree %v, MatchTopic %v", fl, name, got, want)
+			}
+		}
+	})
 }
