@@ -135,3 +135,26 @@ func TestHeldBytesKeepTheirFrame(t *testing.T) {
 		t.Errorf("PINGREQ stamped %v before PINGRESP, want the time of frame 6 (20 s earlier)", d)
 	}
 }
+
+// TestHeldBytesOneSided: with only the client's side captured no ACK
+// proves the loss; the bytes after the hole are held until the end of the
+// capture, and still reported at their own frame and time.
+func TestHeldBytesOneSided(t *testing.T) {
+	b := pcapbuild.New(pcapbuild.Options{Step: time.Millisecond})
+	c := b.Conn(testClient, testServer)
+	c.Send(pcapbuild.ToServer, unhex(t, connect311)) // 1
+	c.Drop(pcapbuild.ToServer, 100)
+	c.Send(pcapbuild.ToServer, unhex(t, pingreq)) // 2
+	b.Sleep(21600 * time.Millisecond)
+	c.Send(pcapbuild.ToServer, unhex(t, pingreq)) // 3
+	var frames []int
+	var times []time.Time
+	cfg := RunConfig{}
+	cfg.OnPDU = func(p *PDU) { frames, times = append(frames, p.Frame), append(times, p.Time) }
+	if _, err := Run(context.Background(), bytes.NewReader(b.Pcap()), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(frames) != "[1 2 3]" || times[2].Sub(times[1]) < 21*time.Second {
+		t.Errorf("frames %v, times %v", frames, times)
+	}
+}
