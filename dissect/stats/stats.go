@@ -210,8 +210,14 @@ type Analyzer struct {
 	finishingEOF bool
 	damaged      error
 
-	wills  map[string][]pendingWill // by will topic
+	// wills holds the pending wills by topic, then by client identifier:
+	// a PUBLISH of the topic settles all of them, a CONNECT of the client
+	// cancels its own, each without a scan.
+	wills  map[string]map[string][]pendingWill
 	nWills int
+	// willTopics lists, per client identifier, the topics of its pending
+	// wills, so that a CONNECT cancels them without scanning every will.
+	willTopics map[string][]string
 
 	problems map[string]*problemAcc
 }
@@ -220,12 +226,13 @@ type Analyzer struct {
 func New(cfg Config) *Analyzer {
 	cfg.defaults()
 	return &Analyzer{
-		cfg:      cfg,
-		conns:    make(map[dissect.ConnKey]*conn),
-		topics:   make(map[string]*topicAcc),
-		wills:    make(map[string][]pendingWill),
-		problems: make(map[string]*problemAcc),
-		filters:  spec.NewTopicTree(),
+		cfg:        cfg,
+		conns:      make(map[dissect.ConnKey]*conn),
+		topics:     make(map[string]*topicAcc),
+		wills:      make(map[string]map[string][]pendingWill),
+		willTopics: make(map[string][]string),
+		problems:   make(map[string]*problemAcc),
+		filters:    spec.NewTopicTree(),
 	}
 }
 
@@ -522,19 +529,14 @@ func (a *Analyzer) connect(c *conn, p *dissect.PDU) {
 	c.publisher = "" // named again when next needed
 	// A client that connects again cancels the will of its previous
 	// session, if the broker has not published it yet (§3.1.3.2).
-	if s.ClientID != "" && a.nWills > 0 {
-		for topic, ws := range a.wills {
-			kept := ws[:0]
-			for _, w := range ws {
-				if w.clientID != s.ClientID {
-					kept = append(kept, w)
-				}
-			}
-			a.nWills -= len(ws) - len(kept)
-			if len(kept) == 0 {
+	if topics, ok := a.willTopics[s.ClientID]; ok && s.ClientID != "" {
+		delete(a.willTopics, s.ClientID)
+		for _, topic := range topics {
+			byClient := a.wills[topic]
+			a.nWills -= len(byClient[s.ClientID])
+			delete(byClient, s.ClientID)
+			if len(byClient) == 0 {
 				delete(a.wills, topic)
-			} else {
-				a.wills[topic] = kept
 			}
 		}
 	}
@@ -652,14 +654,19 @@ func (a *Analyzer) publish(c *conn, p *dissect.PDU) {
 		t.dretained++
 	}
 	if a.nWills > 0 {
-		if ws, ok := a.wills[string(pk.Topic)]; ok {
-			for _, w := range ws {
-				if w.row >= 0 {
-					a.rows[w.row].Ended.WillPublished = p.Frame
-					a.rows[w.row].Ended.Text = endText(&a.rows[w.row], true)
+		if byClient, ok := a.wills[string(pk.Topic)]; ok {
+			for id, ws := range byClient {
+				for _, w := range ws {
+					if w.row >= 0 {
+						a.rows[w.row].Ended.WillPublished = p.Frame
+						a.rows[w.row].Ended.Text = endText(&a.rows[w.row], true)
+					}
+				}
+				a.nWills -= len(ws)
+				if id != "" {
+					a.forgetWillTopic(id, string(pk.Topic))
 				}
 			}
-			a.nWills -= len(ws)
 			delete(a.wills, string(pk.Topic))
 		}
 	}
@@ -679,6 +686,22 @@ func (a *Analyzer) countMatches(c *conn, dir dissect.Direction, topic string) {
 				a.subs[r].Delivered++
 			}
 		})
+	}
+}
+
+// forgetWillTopic drops topic from the pending will topics of clientID.
+func (a *Analyzer) forgetWillTopic(clientID, topic string) {
+	ts := a.willTopics[clientID]
+	kept := ts[:0]
+	for _, t := range ts {
+		if t != topic {
+			kept = append(kept, t)
+		}
+	}
+	if len(kept) == 0 {
+		delete(a.willTopics, clientID)
+	} else {
+		a.willTopics[clientID] = kept
 	}
 }
 
@@ -1129,8 +1152,16 @@ func (a *Analyzer) finish(c *conn, atEOF bool) {
 		}
 	}
 	if expectWill && a.nWills < a.cfg.MaxWills {
-		a.wills[c.willTopic] = append(a.wills[c.willTopic], pendingWill{row: row, clientID: s.ClientID})
+		byClient := a.wills[c.willTopic]
+		if byClient == nil {
+			byClient = make(map[string][]pendingWill)
+			a.wills[c.willTopic] = byClient
+		}
+		byClient[s.ClientID] = append(byClient[s.ClientID], pendingWill{row: row, clientID: s.ClientID})
 		a.nWills++
+		if s.ClientID != "" {
+			a.willTopics[s.ClientID] = append(a.willTopics[s.ClientID], c.willTopic)
+		}
 	}
 	if len(a.free) < 256 {
 		*c = conn{}
