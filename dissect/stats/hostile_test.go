@@ -256,3 +256,45 @@ func TestWriteJSONStreamsSameBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestBranchingFiltersBounded: filters that branch at every level ('+' or
+// 'a' at each of 12 levels: 4,096 filters, all matching one topic) make
+// each match stop at its budget, proportional to the topic's levels; the
+// report says the counts may be short.
+func TestBranchingFiltersBounded(t *testing.T) {
+	b := pcapbuild.New(pcapbuild.Options{})
+	c := b.Conn(client1, broker)
+	c.Handshake()
+	c.Send(up, connect311("brancher", 60, ""))
+	const levels = 12
+	var filters []string
+	for m := range 1 << levels {
+		var f []string
+		for l := range levels {
+			if m>>l&1 == 1 {
+				f = append(f, "+")
+			} else {
+				f = append(f, "a")
+			}
+		}
+		filters = append(filters, strings.Join(f, "/"))
+	}
+	for i := 0; i < len(filters); i += 512 {
+		c.Send(up, hostile.Subscribe(i/512+1, filters[i:i+512]))
+	}
+	topic := strings.TrimSuffix(strings.Repeat("a/", levels), "/")
+	p := b.Conn(client2, broker)
+	p.Handshake()
+	p.Send(up, connect311("pub", 60, ""))
+	for i := range 1000 {
+		p.Send(up, publish(topic, 1, i+1, false, "x"))
+	}
+	r := analyze(t, b.Pcap(), Config{})
+	if r.Subscriptions.MatchIncomplete == 0 {
+		t.Error("no match was cut")
+	}
+	var out bytes.Buffer
+	if err := WriteText(&out, r); err != nil || !strings.Contains(out.String(), "Matching stopped early") {
+		t.Errorf("text report does not say matching was cut (%v)", err)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"io"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mqttdissect/mqttdissect/dissect"
@@ -237,16 +238,19 @@ func New(cfg Config) *Analyzer {
 }
 
 // matchBudget bounds the tree states one topic name visits when matched
-// against the subscriptions' filters: filters built to branch at every
-// level cannot make matching quadratic.
-const matchBudget = 4096
+// against the subscriptions' filters, in proportion to its levels: each
+// PUBLISH costs O(levels) whatever the filters, and filters built to branch
+// at every level only get their matches counted short (matchCut).
+func matchBudget(topic string) int {
+	return 64 + 8*(strings.Count(topic, "/")+1)
+}
 
 // matchFilters calls found with each filter identifier that matches topic.
 func (a *Analyzer) matchFilters(topic string, found func(id int)) {
 	if a.filters.Len() <= 1 {
 		return
 	}
-	if !a.filters.Match(topic, matchBudget, found) {
+	if !a.filters.Match(topic, matchBudget(topic), found) {
 		a.matchCut++
 	}
 }
