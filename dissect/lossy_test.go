@@ -158,3 +158,23 @@ func TestHeldBytesOneSided(t *testing.T) {
 		t.Errorf("frames %v, times %v", frames, times)
 	}
 }
+
+// TestSkippedAtEndNamed: skipped bytes that no packet follows are named in
+// RunStats, with their frames.
+func TestSkippedAtEndNamed(t *testing.T) {
+	b := pcapbuild.New(pcapbuild.Options{})
+	c := b.Conn(testClient, testServer)
+	c.Handshake()
+	c.Send(pcapbuild.ToServer, unhex(t, connect311)) // 4
+	c.Drop(pcapbuild.ToServer, 7)
+	c.Send(pcapbuild.ToServer, []byte("\xff\xffjunk")) // 5
+	c.Send(pcapbuild.ToClient, unhex(t, "d0 00"))      // 6: its ACK proves the loss
+	rs, err := Run(context.Background(), bytes.NewReader(b.Pcap()), &RunConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := SkippedRange{Conn: ConnKey{Client: testClient, Server: testServer}, Dir: ToServer, Bytes: 6, First: 5, Last: 5}
+	if len(rs.SkippedAtEnd) != 1 || rs.SkippedAtEnd[0] != want {
+		t.Errorf("skipped at end %+v, want %+v", rs.SkippedAtEnd, want)
+	}
+}

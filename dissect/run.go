@@ -29,6 +29,9 @@ type RunStats struct {
 	Gaps         int
 	LostBytes    int64
 	SkippedBytes int64
+	// SkippedAtEnd names the first skipped runs no packet followed (see
+	// StreamCounters).
+	SkippedAtEnd []SkippedRange
 	// Evicted counts connections whose state was dropped because more
 	// than MaxConns were open at once (oldest idle first).
 	Evicted int
@@ -95,6 +98,7 @@ func Run(ctx context.Context, r io.Reader, cfg *RunConfig) (RunStats, error) {
 	as := asm.Stats()
 	stats.Gaps, stats.LostBytes, stats.SkippedBytes = as.Gaps, as.LostBytes, sc.Counters.SkippedBytes
 	stats.Evicted = as.Evicted
+	stats.SkippedAtEnd = sc.Counters.SkippedAtEnd
 	if cfg.Progress != nil {
 		cfg.Progress(cr.BytesRead())
 	}

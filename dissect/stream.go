@@ -51,6 +51,22 @@ type StreamCounters struct {
 	// packet (after lost bytes); the next packet's mqtt.skipped note
 	// names their frames.
 	SkippedBytes int64
+	// SkippedAtEnd lists (up to MaxSkippedAtEnd) the skipped bytes no
+	// packet followed, so no note could name them: the connection or the
+	// capture ended first.
+	SkippedAtEnd []SkippedRange
+}
+
+// MaxSkippedAtEnd bounds StreamCounters.SkippedAtEnd.
+const MaxSkippedAtEnd = 10
+
+// SkippedRange is a run of captured bytes of one direction that were not
+// read as MQTT, and the frames that carried them.
+type SkippedRange struct {
+	Conn        ConnKey
+	Dir         Direction
+	Bytes       int
+	First, Last int // frame numbers
 }
 
 // Streams builds the MQTT layer for an Assembler: it returns the function
@@ -434,6 +450,9 @@ func (s *mqttStream) Close(end *Frame, atEOF bool) {
 	}
 	for dir := range s.dirs {
 		ds := &s.dirs[dir]
+		if c := s.shared.cfg.Counters; c != nil && ds.skip.bytes > 0 && len(ds.pending) == 0 && len(c.SkippedAtEnd) < MaxSkippedAtEnd {
+			c.SkippedAtEnd = append(c.SkippedAtEnd, SkippedRange{Conn: s.key, Dir: Direction(dir), Bytes: ds.skip.bytes, First: ds.skip.first, Last: ds.skip.last})
+		}
 		if len(ds.pending) > 0 {
 			// The capture or the connection ended inside a packet.
 			s.emit(ds, Direction(dir), ds.pending, ds.pendingFrame(last))
