@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mqttdissect/mqttdissect/internal/pcapbuild"
+	"github.com/mqttdissect/mqttdissect/internal/testtool"
 )
 
 // publishLen builds a QoS 0 PUBLISH on topic whose Remaining Length is rl.
@@ -176,5 +180,79 @@ func TestSkippedAtEndNamed(t *testing.T) {
 	want := SkippedRange{Conn: ConnKey{Client: testClient, Server: testServer}, Dir: ToServer, Bytes: 6, First: 5, Last: 5}
 	if len(rs.SkippedAtEnd) != 1 || rs.SkippedAtEnd[0] != want {
 		t.Errorf("skipped at end %+v, want %+v", rs.SkippedAtEnd, want)
+	}
+}
+
+// lossyCaptures are the captures of issue 11's cases 1 and 2, for the
+// comparison with tshark.
+func lossyCaptures(t testing.TB) map[string][]byte {
+	b := pcapbuild.New(pcapbuild.Options{})
+	c := b.Conn(testClient, testServer)
+	c.Handshake()
+	c.Send(pcapbuild.ToServer, unhex(t, connect311))
+	big := publishLen("a/0", 1000)
+	c.Send(pcapbuild.ToServer, big[:100])
+	c.Drop(pcapbuild.ToServer, 500)
+	c.Send(pcapbuild.ToServer, big[600:700])
+	c.Drop(pcapbuild.ToServer, len(big)-700)
+	for _, topic := range []string{"b/1", "c/2", "d/3"} {
+		c.Send(pcapbuild.ToServer, publishLen(topic, 10))
+	}
+	c.Send(pcapbuild.ToServer, unhex(t, pingreq))
+	c.Send(pcapbuild.ToClient, unhex(t, "d0 00"))
+	twoGaps := b.Pcap()
+
+	b = pcapbuild.New(pcapbuild.Options{})
+	c = b.Conn(testClient, testServer)
+	c.Handshake()
+	c.Send(pcapbuild.ToServer, unhex(t, connect311))
+	c.Send(pcapbuild.ToClient, unhex(t, "20 02 00 00"))
+	c.Drop(pcapbuild.ToServer, 2980)
+	c.Send(pcapbuild.ToServer, unhex(t, pingreq))
+	b.Sleep(20 * time.Second)
+	c.Send(pcapbuild.ToClient, unhex(t, "d0 00"))
+	return map[string][]byte{"two-gaps": twoGaps, "held": b.Pcap()}
+}
+
+// TestLossyFramesAgreeWithTshark: after gaps, every packet Wireshark shows
+// is ours at the same frame and time; ours has in addition only the
+// packets a gap cut (mqtt.truncated), which Wireshark does not show.
+func TestLossyFramesAgreeWithTshark(t *testing.T) {
+	tshark := testtool.Need(t, "tshark")
+	for name, capture := range lossyCaptures(t) {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), name+".pcap")
+			if err := os.WriteFile(path, capture, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command(tshark, "-n", "-r", path, "-Y", "mqtt", "-T", "fields",
+				"-e", "frame.number", "-e", "frame.time_epoch", "-e", "mqtt.msgtype").Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ws []string
+			for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+				f := strings.Split(line, "\t")
+				if len(f) == 3 {
+					ws = append(ws, f[0]+" "+strings.TrimRight(strings.TrimRight(f[1], "0"), ".")+" "+f[2])
+				}
+			}
+			var ours []string
+			cfg := RunConfig{}
+			cfg.OnPDU = func(p *PDU) {
+				if p.Packet.Truncated() {
+					return
+				}
+				ts := fmt.Sprintf("%d.%09d", p.Time.Unix(), p.Time.Nanosecond())
+				ts = strings.TrimRight(strings.TrimRight(ts, "0"), ".")
+				ours = append(ours, fmt.Sprintf("%d %s %d", p.Frame, ts, p.Packet.Type))
+			}
+			if _, err := Run(context.Background(), bytes.NewReader(capture), &cfg); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(ours, "\n") != strings.Join(ws, "\n") {
+				t.Errorf("ours:\n%s\ntshark:\n%s", strings.Join(ours, "\n"), strings.Join(ws, "\n"))
+			}
+		})
 	}
 }
