@@ -21,6 +21,12 @@ type ConnState struct {
 	SawConnect bool
 	// ClientID is the client identifier of the latest CONNECT.
 	ClientID string
+	// Gaps counts the gaps (lost bytes) seen so far per direction (index
+	// ToServer, ToClient): what happened across one is unknown.
+	Gaps [2]int
+	// Evicted is set when the connection's state was dropped because too
+	// many connections were open at once (Assembler.MaxConns).
+	Evicted bool
 	// aliases maps Topic Alias to topic name, per direction: each side
 	// assigns its own (MQTT 5.0 §3.3.2.3.4).
 	aliases [2]map[uint16]string
@@ -43,7 +49,20 @@ type Options struct {
 	// PayloadAsText shows payloads with the text fields (mqtt.msg_text),
 	// as Wireshark's mqtt.show_msg_as_text preference does.
 	PayloadAsText bool
+	// MaxRepeat overrides DefaultMaxRepeat when > 0.
+	MaxRepeat int
 }
+
+// DefaultMaxRepeat is how many entries of one repeated list (the topic
+// filters of a SUBSCRIBE, the reason codes of a SUBACK, the properties of
+// a block) become nodes of the tree. The rest are still read and checked,
+// but only counted: an mqtt.repeats_hidden note says how many, so that one
+// 16 MB packet of 4-byte entries does not build a tree of millions of
+// nodes. Notes made on hidden entries beyond maxHiddenNotes are counted
+// the same way.
+const DefaultMaxRepeat = 1000
+
+const maxHiddenNotes = 100
 
 // Decode reads one MQTT control packet into p, following the spec table.
 //
@@ -59,7 +78,10 @@ func Decode(p *Packet, b []byte, st *ConnState, dir Direction, opts *Options) er
 	}
 	p.reset(b)
 	p.vals.gen++
-	d := decoder{p: p, buf: b, st: st, dir: dir, opts: opts, version: st.Version, vals: p.vals}
+	d := decoder{p: p, buf: b, st: st, dir: dir, opts: opts, version: st.Version, vals: p.vals, maxRepeat: opts.MaxRepeat}
+	if d.maxRepeat <= 0 {
+		d.maxRepeat = DefaultMaxRepeat
+	}
 	err := d.packet()
 	if err != nil {
 		p.Err = err
@@ -112,6 +134,36 @@ type decoder struct {
 	alias      int // Topic Alias property of this packet, -1 if none
 	topicSeen  bool
 	topicEmpty bool
+
+	// maxRepeat bounds the entries of a repeated list that become nodes;
+	// hide is set while later entries are read without nodes, and
+	// hiddenNotes counts the notes on them that were dropped.
+	maxRepeat   int
+	hide        int
+	hiddenNotes int
+}
+
+// hiding starts or ends the hidden part of a repeated list: count is the
+// number of entries read so far; it returns whether the next entry is
+// hidden.
+func (d *decoder) startHiding(count int) bool {
+	if count == d.maxRepeat {
+		d.hide++
+		return true
+	}
+	return false
+}
+
+// stopHiding ends a hidden run of n entries of field f that began at off.
+func (d *decoder) stopHiding(f *spec.Field, n, off int) {
+	d.hide--
+	d.p.Hidden += n
+	abbrev := ""
+	if f != nil {
+		abbrev = f.Abbrev
+	}
+	d.noteAt(spec.RuleRepeatsHidden, abbrev, off, n, fieldLabel(abbrev), d.maxRepeat, d.hiddenNotes)
+	d.hiddenNotes = 0
 }
 
 func (d *decoder) packet() error {
@@ -204,13 +256,32 @@ func (d *decoder) elements(els []spec.Element, depth int) error {
 		if d.off >= d.end {
 			d.noteAt(spec.RuleMissingPayload, "", d.off, spec.Packets[d.p.Type].Name)
 		}
+		count, hiddenAt := 0, -1
 		for d.off < d.end {
+			if d.startHiding(count) {
+				hiddenAt = d.off
+			}
+			count++
 			if err := d.element(e, depth); err != nil {
+				if hiddenAt >= 0 {
+					d.stopHiding(firstField(e), count-d.maxRepeat, hiddenAt)
+				}
 				return err
 			}
 		}
+		if hiddenAt >= 0 {
+			d.stopHiding(firstField(e), count-d.maxRepeat, hiddenAt)
+		}
 	}
 	return nil
+}
+
+// firstField names a repeated element by its field, or its first one.
+func firstField(e *spec.Element) *spec.Field {
+	for e.Field == nil && len(e.Elements) > 0 {
+		e = &e.Elements[0]
+	}
+	return e.Field
 }
 
 func (d *decoder) element(e *spec.Element, depth int) error {
@@ -309,7 +380,9 @@ func (d *decoder) integer(e *spec.Element, depth int) error {
 func (d *decoder) bitField(f *spec.Field, depth, off int, whole uint64) {
 	v := (whole & uint64(f.Mask)) >> f.Shift()
 	d.add(f, depth, off, 1, v, nil)
-	d.p.Nodes[len(d.p.Nodes)-1].Whole = whole
+	if d.hide == 0 {
+		d.p.Nodes[len(d.p.Nodes)-1].Whole = whole
+	}
 	if f.MustBeZero && v != 0 {
 		d.noteAt(spec.RuleReservedBits, f.Abbrev, off, f.Abbrev)
 	}
@@ -439,7 +512,17 @@ func (d *decoder) properties(e *spec.Element, depth int) error {
 	d.end = blockEnd
 	defer func() { d.end = outerEnd }()
 	var seen [256]bool
+	count, hiddenAt := 0, -1
+	defer func() {
+		if hiddenAt >= 0 {
+			d.stopHiding(spec.PropertyID, count-d.maxRepeat, hiddenAt)
+		}
+	}()
 	for d.off < d.end {
+		if d.startHiding(count) {
+			hiddenAt = d.off
+		}
+		count++
 		if err := d.need(spec.PropertyID, 1, spec.Reasons.WhatPropertyID); err != nil {
 			return err
 		}
@@ -496,6 +579,9 @@ func (d *decoder) generated(e *spec.Element, depth int) {
 			d.noteAt(spec.RuleUnknownAlias, spec.PropTopicAlias.Abbrev, d.off)
 			return
 		}
+		if d.hide > 0 {
+			return
+		}
 		d.add(e.Field, depth, d.off, 0, 0, []byte(topic))
 		d.p.Nodes[len(d.p.Nodes)-1].Generated = true
 		d.p.Topic = d.p.Nodes[len(d.p.Nodes)-1].Raw
@@ -541,7 +627,7 @@ func (d *decoder) role(e *spec.Element, off int, v uint64, raw []byte) {
 	if e.Check&spec.CheckNonZero != 0 && v == 0 {
 		d.noteAt(spec.RuleZeroPacketID, e.Field.Abbrev, off, e.Field.Abbrev)
 	}
-	if e.Info == spec.InfoBracket {
+	if e.Info == spec.InfoBracket && d.hide == 0 {
 		p.infoBracket = append(p.infoBracket, " ["...)
 		if utf8.Valid(raw) && indexByte(raw, 0) < 0 {
 			p.infoBracket = append(p.infoBracket, raw...)
@@ -555,6 +641,9 @@ func (d *decoder) role(e *spec.Element, off int, v uint64, raw []byte) {
 
 func (d *decoder) add(f *spec.Field, depth, off, n int, v uint64, raw []byte) {
 	d.vals.set(f.Index(), v)
+	if d.hide > 0 {
+		return
+	}
 	u := v
 	if f.Type == spec.FTBool && u != 0 {
 		u = 1 // a boolean is set when any of its bits is, as in Wireshark
@@ -563,6 +652,10 @@ func (d *decoder) add(f *spec.Field, depth, off, n int, v uint64, raw []byte) {
 }
 
 func (d *decoder) noteAt(r *spec.Rule, field string, off int, args ...any) {
+	if d.hide > 0 && len(d.p.Notes) >= maxHiddenNotes {
+		d.hiddenNotes++
+		return
+	}
 	msg := r.Message
 	if len(args) > 0 {
 		msg = fmt.Sprintf(r.Message, args...)
@@ -577,11 +670,21 @@ func (d *decoder) errAt(off int, f *spec.Field, sentinel error, detail string) e
 	}
 	err := sentinel
 	if detail != "" {
-		err = fmt.Errorf("%w: %s", sentinel, detail)
+		err = &reasonError{sentinel, detail}
 	}
 	d.off = off
 	return &DecodeError{Offset: off, Field: name, Err: err}
 }
+
+// reasonError is fmt.Errorf("%w: %s", sentinel, detail) without fmt's cost,
+// which showed when a million connections each ended in a cut packet.
+type reasonError struct {
+	sentinel error
+	detail   string
+}
+
+func (e *reasonError) Error() string { return e.sentinel.Error() + ": " + e.detail }
+func (e *reasonError) Unwrap() error { return e.sentinel }
 
 // fieldValues remembers the values decoded in the current packet by field
 // index, for Cond.Flag. A generation number marks which entries belong to

@@ -309,6 +309,11 @@ func AppendJSON(b []byte, pdu *PDU) []byte {
 	}
 	b = append(b, `],"malformed":`...)
 	b = strconv.AppendBool(b, p.Malformed)
+	if p.Hidden > 0 {
+		// Entries of repeated lists past Options.MaxRepeat (README, JSONL schema).
+		b = append(b, `,"hidden":`...)
+		b = strconv.AppendInt(b, int64(p.Hidden), 10)
+	}
 	return append(b, '}')
 }
 

@@ -68,7 +68,9 @@ type ConnKey struct {
 // Buffer lifetime: data passed to Data is valid only during the call.
 type StreamHandler interface {
 	// Data delivers bytes that directly follow the previous bytes of this
-	// direction. f is the frame whose arrival made them deliverable.
+	// direction. f is the frame that carried them; bytes held back while a
+	// hole before them was unresolved come later, with their own (older)
+	// frame's number and time.
 	Data(dir Direction, data []byte, f *Frame)
 	// Gap reports that lost bytes (not present in the capture) precede the
 	// next Data of this direction; lost is the number of missing bytes when

@@ -47,7 +47,9 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte, version byte) {
 		st := &ConnState{Version: spec.Version(version % 6)}
 		var p Packet
-		err := Decode(&p, b, st, Direction(version&1), &Options{PayloadAsText: version&8 != 0})
+		// The high bits pick a small ceiling on repeated entries, so that
+		// the hidden part of lists and property blocks is explored too.
+		err := Decode(&p, b, st, Direction(version&1), &Options{PayloadAsText: version&8 != 0, MaxRepeat: int(version >> 5)})
 		for _, n := range p.Nodes {
 			if n.Offset < 0 || n.Len < 0 || n.Offset > len(b) || len(n.Raw) > len(b) {
 				t.Fatalf("node %s out of bounds: offset %d len %d of %d bytes", n.Field.Abbrev, n.Offset, n.Len, len(b))
@@ -55,6 +57,9 @@ func FuzzDecode(f *testing.F) {
 		}
 		if p.Malformed != (err != nil && !p.Truncated()) && !p.Truncated() {
 			t.Fatalf("malformed=%v but err=%v", p.Malformed, err)
+		}
+		if p.Hidden < 0 || (p.Hidden > 0 && version>>5 == 0 && len(b) < 4*DefaultMaxRepeat) {
+			t.Fatalf("%d entries hidden", p.Hidden)
 		}
 		_ = p.Info()
 		_ = AppendJSON(nil, &PDU{Packet: &p})
@@ -87,8 +92,12 @@ func FuzzStream(f *testing.F) {
 			if i < len(cuts) && int(cuts[i]) < n {
 				n = int(cuts[i]) + 1
 			}
-			if i%7 == 6 {
+			switch {
+			case i%7 == 6:
 				h.Gap(Direction(i&1), -1, frame)
+			case i%5 == 4 && i < len(cuts):
+				// A gap of known size, as a peer's ACK proves it.
+				h.Gap(Direction(i%3/2), int(cuts[i])+1, frame)
 			}
 			total += n
 			h.Data(Direction(i%3/2), data[:n], frame)

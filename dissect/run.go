@@ -13,6 +13,8 @@ type RunConfig struct {
 	Ports []uint16
 	// Progress, if set, is called now and then with the bytes of input read.
 	Progress func(bytesRead int64)
+	// MaxConns overrides DefaultMaxConns when > 0.
+	MaxConns int
 }
 
 // RunStats counts what Run saw.
@@ -22,6 +24,17 @@ type RunStats struct {
 	Malformed int // packets that could not be read to their end
 	Truncated int // packets cut short by the capture
 	Notes     int // notes of warning severity or worse
+	// Gaps and LostBytes count the holes in the TCP streams; SkippedBytes
+	// the captured bytes after them that no packet could be read from.
+	Gaps         int
+	LostBytes    int64
+	SkippedBytes int64
+	// SkippedAtEnd names the first skipped runs no packet followed (see
+	// StreamCounters).
+	SkippedAtEnd []SkippedRange
+	// Evicted counts connections whose state was dropped because more
+	// than MaxConns were open at once (oldest idle first).
+	Evicted int
 }
 
 // Run reads a capture from r and calls cfg.OnPDU for every MQTT packet, in
@@ -43,6 +56,10 @@ func Run(ctx context.Context, r io.Reader, cfg *RunConfig) (RunStats, error) {
 	}
 	userPDU := cfg.OnPDU
 	sc := cfg.StreamConfig
+	var counters StreamCounters
+	if sc.Counters == nil {
+		sc.Counters = &counters
+	}
 	sc.OnPDU = func(p *PDU) {
 		stats.Packets++
 		if p.Packet.Malformed {
@@ -56,6 +73,7 @@ func Run(ctx context.Context, r io.Reader, cfg *RunConfig) (RunStats, error) {
 		}
 	}
 	asm := NewAssembler(ports, Streams(&sc))
+	asm.MaxConns = cfg.MaxConns
 	var readErr error
 	for i := 0; ; i++ {
 		if i&1023 == 0 {
@@ -77,6 +95,10 @@ func Run(ctx context.Context, r io.Reader, cfg *RunConfig) (RunStats, error) {
 		asm.Add(f)
 	}
 	asm.Flush()
+	as := asm.Stats()
+	stats.Gaps, stats.LostBytes, stats.SkippedBytes = as.Gaps, as.LostBytes, sc.Counters.SkippedBytes
+	stats.Evicted = as.Evicted
+	stats.SkippedAtEnd = sc.Counters.SkippedAtEnd
 	if cfg.Progress != nil {
 		cfg.Progress(cr.BytesRead())
 	}

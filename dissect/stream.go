@@ -3,6 +3,7 @@ package dissect
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/mqttdissect/mqttdissect/spec"
@@ -42,6 +43,32 @@ type StreamConfig struct {
 	// OnClose, if set, is called when a connection ends: end is the frame
 	// whose FIN or RST closed it, nil when the capture ended first.
 	OnClose func(key ConnKey, st *ConnState, end *Frame, atEOF bool)
+	// Counters, if set, receives the totals of the streams' work.
+	Counters *StreamCounters
+}
+
+// StreamCounters are totals over all connections of a Streams.
+type StreamCounters struct {
+	// SkippedBytes counts captured bytes that belong to no decodable
+	// packet (after lost bytes); the next packet's mqtt.skipped note
+	// names their frames.
+	SkippedBytes int64
+	// SkippedAtEnd lists (up to MaxSkippedAtEnd) the skipped bytes no
+	// packet followed, so no note could name them: the connection or the
+	// capture ended first.
+	SkippedAtEnd []SkippedRange
+}
+
+// MaxSkippedAtEnd bounds StreamCounters.SkippedAtEnd.
+const MaxSkippedAtEnd = 10
+
+// SkippedRange is a run of captured bytes of one direction that were not
+// read as MQTT, and the frames that carried them.
+type SkippedRange struct {
+	Conn        ConnKey
+	Dir         Direction
+	Bytes       int
+	First, Last int // frame numbers
 }
 
 // Streams builds the MQTT layer for an Assembler: it returns the function
@@ -53,7 +80,14 @@ func Streams(cfg *StreamConfig) func(ConnKey, *Frame) StreamHandler {
 	}
 	return func(key ConnKey, f *Frame) StreamHandler {
 		shared.conns++
-		return &mqttStream{shared: shared, key: key, seq: shared.conns, st: NewConnState(&cfg.Options)}
+		var s *mqttStream
+		if n := len(shared.free); n > 0 {
+			s, shared.free = shared.free[n-1], shared.free[:n-1]
+		} else {
+			s = new(mqttStream)
+		}
+		*s = mqttStream{shared: shared, key: key, seq: shared.conns, st: NewConnState(&cfg.Options)}
+		return s
 	}
 }
 
@@ -66,6 +100,9 @@ type streamShared struct {
 	lastFrm  int
 	frameIdx int
 	conns    int
+	// free holds closed streams for reuse (their ConnState is not reused:
+	// handlers may keep it).
+	free []*mqttStream
 }
 
 // mqttStream splits both directions of one connection into MQTT packets.
@@ -77,7 +114,10 @@ type mqttStream struct {
 	dirs   [2]dirState
 	// last is the number and time of the connection's latest frame, for
 	// packets completed by the end of the connection.
-	last Frame
+	lastNum  int
+	lastTime time.Time
+	// emitNote, if set, is a note (without verbs) for the packet emitted.
+	emitNote *spec.Rule
 }
 
 // dirState holds one direction's partial packet.
@@ -98,19 +138,58 @@ type dirState struct {
 	// skipNext is the number of bytes of the next data that still belong to
 	// a packet broken by a gap.
 	skipNext int
+	// pendFrame and pendTime are the frame that carried the latest byte of
+	// pending: a packet is reported at the frame of its last byte, also
+	// when a gap, the connection's end or the capture's end completes it.
+	pendFrame int
+	pendTime  time.Time
+	// skip counts captured bytes that belong to no decodable packet (the
+	// rest of a packet cut by a gap, or bytes before a packet boundary is
+	// found again), with the first and last frame that carried them; the
+	// next packet of the direction carries a note naming them.
+	skip skipped
+}
+
+// skipped accounts for captured bytes that were not decoded.
+type skipped struct {
+	bytes       int
+	first, last int
+}
+
+func (k *skipped) add(n int, frame int) {
+	if n <= 0 {
+		return
+	}
+	if k.bytes == 0 {
+		k.first = frame
+	}
+	k.bytes += n
+	k.last = frame
+}
+
+// frames names the frames that carried the skipped bytes: "7" or "7-9".
+func (k *skipped) frames() string {
+	if k.first == k.last {
+		return strconv.Itoa(k.first)
+	}
+	return strconv.Itoa(k.first) + "-" + strconv.Itoa(k.last)
 }
 
 func (s *mqttStream) Data(dir Direction, data []byte, f *Frame) {
-	s.last.Number, s.last.Time = f.Number, f.Time
+	s.seen(f)
 	ds := &s.dirs[dir&1]
 	if ds.skipNext > 0 {
 		n := min(ds.skipNext, len(data))
 		ds.skipNext -= n
 		data = data[n:]
+		s.skipBytes(ds, n, f)
 	}
 	if ds.unsynced && len(data) > 0 {
 		if !plausibleHeader(data) {
-			return // wait for a segment that starts with a packet
+			// Wait for a segment that starts with a packet; the next
+			// packet's note names what was passed over.
+			s.skipBytes(ds, len(data), f)
+			return
 		}
 		ds.unsynced = false
 	}
@@ -124,6 +203,7 @@ func (s *mqttStream) Data(dir Direction, data []byte, f *Frame) {
 			// Length split across segments is read whole next time).
 			ds.pending = append(ds.pending[:0], data...)
 			ds.need = -1
+			ds.pendFrame, ds.pendTime = f.Number, f.Time
 			return
 		}
 		if total < 0 {
@@ -135,6 +215,7 @@ func (s *mqttStream) Data(dir Direction, data []byte, f *Frame) {
 		}
 		if total > len(data) {
 			s.keep(ds, data, total)
+			ds.pendFrame, ds.pendTime = f.Number, f.Time
 			return
 		}
 		s.emit(ds, dir, data[:total], f)
@@ -144,6 +225,9 @@ func (s *mqttStream) Data(dir Direction, data []byte, f *Frame) {
 
 // fillPending adds data to the partial packet and returns what is left over.
 func (s *mqttStream) fillPending(ds *dirState, dir Direction, data []byte, f *Frame) []byte {
+	if len(data) > 0 {
+		ds.pendFrame, ds.pendTime = f.Number, f.Time
+	}
 	if ds.need < 0 {
 		// Complete the header first: at most 11 bytes.
 		for len(data) > 0 {
@@ -184,6 +268,16 @@ func (s *mqttStream) keep(ds *dirState, data []byte, total int) {
 		room = 0
 	}
 	n := min(room, len(data))
+	if len(ds.pending)+n > cap(ds.pending) {
+		// Grow by doubling, up to what the packet declares (and the
+		// bound): append's slower growth of large slices would allocate
+		// five times a large packet's size while it is reassembled.
+		c := max(2*cap(ds.pending), len(ds.pending)+n, 512)
+		c = min(c, max(total, len(ds.pending)+n), max(s.shared.cfg.MaxPacketBuffer, len(ds.pending)+n))
+		grown := make([]byte, len(ds.pending), c)
+		copy(grown, ds.pending)
+		ds.pending = grown
+	}
 	ds.pending = append(ds.pending, data[:n]...)
 	ds.skipped += len(data) - n
 }
@@ -248,6 +342,14 @@ func (s *mqttStream) emit(ds *dirState, dir Direction, raw []byte, f *Frame) {
 		}
 		ds.gap = false
 	}
+	if r := s.emitNote; r != nil {
+		p.Notes = append(p.Notes, Note{Rule: r, Severity: r.Severity, Message: r.Message})
+	}
+	if ds.skip.bytes > 0 {
+		r := spec.RuleSkipped
+		p.Notes = append(p.Notes, Note{Rule: r, Severity: r.Severity, Message: fmt.Sprintf(r.Message, ds.skip.bytes, ds.skip.frames())})
+		ds.skip = skipped{}
+	}
 	pdu := &sh.pdu
 	*pdu = PDU{Frame: f.Number, Time: f.Time, Dir: dir, Conn: s.key, Index: sh.frameIdx, Packet: p, State: s.st, ConnSeq: s.seq}
 	if dir == ToServer {
@@ -261,9 +363,38 @@ func (s *mqttStream) emit(ds *dirState, dir Direction, raw []byte, f *Frame) {
 	}
 }
 
+func (s *mqttStream) skipBytes(ds *dirState, n int, f *Frame) {
+	ds.skip.add(n, f.Number)
+	if c := s.shared.cfg.Counters; c != nil {
+		c.SkippedBytes += int64(n)
+	}
+}
+
+// seen records the connection's latest frame. Bytes held while a gap was
+// unresolved arrive with the older frame that carried them.
+func (s *mqttStream) seen(f *Frame) {
+	if f.Number >= s.lastNum {
+		s.lastNum, s.lastTime = f.Number, f.Time
+	}
+}
+
+// pendingFrame is the frame that carried the last byte of ds.pending.
+func (ds *dirState) pendingFrame(fallback *Frame) *Frame {
+	if ds.pendFrame == 0 {
+		return fallback
+	}
+	return &Frame{Number: ds.pendFrame, Time: ds.pendTime}
+}
+
 func (s *mqttStream) Gap(dir Direction, lost int, f *Frame) {
-	s.last.Number, s.last.Time = f.Number, f.Time
+	s.seen(f)
 	ds := &s.dirs[dir&1]
+	s.st.Gaps[dir&1]++
+	if ds.gap && ds.gapLost >= 0 && lost >= 0 {
+		lost += ds.gapLost // a second gap before any packet: one note for both
+	} else if ds.gap {
+		lost = -1
+	}
 	ds.gap, ds.gapLost = true, lost
 	if len(ds.pending) > 0 || ds.skipped > 0 {
 		if ds.need > 0 && lost >= 0 {
@@ -278,31 +409,64 @@ func (s *mqttStream) Gap(dir Direction, lost int, f *Frame) {
 		} else {
 			ds.unsynced = true
 		}
-		// Decode the part we have as a truncated packet.
-		s.emit(ds, dir, ds.pending, f)
+		// Decode the part we have as a truncated packet, at the frame
+		// that carried its last byte.
+		s.emit(ds, dir, ds.pending, ds.pendingFrame(f))
 		ds.pending, ds.skipped, ds.need = ds.pending[:0], 0, -1
 		ds.gap, ds.gapLost = true, lost // still owed to the next packet after the gap
 		return
 	}
-	// Lost bytes between packets, or of unknown extent: the next segment
-	// may start anywhere.
+	if ds.skipNext > 0 && lost >= 0 && lost <= ds.skipNext {
+		// A further gap inside the packet an earlier gap broke: its end
+		// is still known, so decoding resumes exactly after it.
+		ds.skipNext -= lost
+		return
+	}
+	// Lost bytes between packets, past the end of the broken packet, or of
+	// unknown extent: the next segment may start anywhere.
+	ds.skipNext = 0
 	ds.unsynced = true
 }
 
+// Evict is called when the Assembler drops the connection for its ceiling
+// on open connections: a packet in progress is decoded as truncated, with
+// a note that says why, and the state is marked so that stats can tell.
+func (s *mqttStream) Evict(f *Frame) {
+	s.st.Evicted = true
+	for dir := range s.dirs {
+		ds := &s.dirs[dir]
+		if len(ds.pending) == 0 {
+			continue
+		}
+		s.emitNote = spec.RuleEvicted
+		s.emit(ds, Direction(dir), ds.pending, ds.pendingFrame(&Frame{Number: s.lastNum, Time: s.lastTime}))
+		s.emitNote = nil
+		ds.pending = nil
+	}
+}
+
 func (s *mqttStream) Close(end *Frame, atEOF bool) {
-	last := &s.last
+	last := &Frame{Number: s.lastNum, Time: s.lastTime}
 	if end != nil {
 		last = end
 	}
 	for dir := range s.dirs {
 		ds := &s.dirs[dir]
+		if c := s.shared.cfg.Counters; c != nil && ds.skip.bytes > 0 && len(ds.pending) == 0 && len(c.SkippedAtEnd) < MaxSkippedAtEnd {
+			c.SkippedAtEnd = append(c.SkippedAtEnd, SkippedRange{Conn: s.key, Dir: Direction(dir), Bytes: ds.skip.bytes, First: ds.skip.first, Last: ds.skip.last})
+		}
 		if len(ds.pending) > 0 {
 			// The capture or the connection ended inside a packet.
-			s.emit(ds, Direction(dir), ds.pending, last)
+			s.emit(ds, Direction(dir), ds.pending, ds.pendingFrame(last))
 			ds.pending = nil
 		}
 	}
-	if cfg := s.shared.cfg; cfg.OnClose != nil {
+	sh := s.shared
+	if cfg := sh.cfg; cfg.OnClose != nil {
 		cfg.OnClose(s.key, s.st, end, atEOF)
+	}
+	if len(sh.free) < 256 {
+		*s = mqttStream{}
+		sh.free = append(sh.free, s)
 	}
 }

@@ -30,17 +30,34 @@ const (
 	maxFree = 256
 )
 
+// DefaultMaxConns bounds the connections an Assembler follows at once. A
+// capture of a million connections that each sent a partial header would
+// otherwise hold a million states; past the bound the connection idle the
+// longest is dropped (its handler told through Evict, if it has one).
+const DefaultMaxConns = 20000
+
+// Evicter is implemented by a StreamHandler that wants to know that its
+// connection is being dropped for the connection ceiling: Evict is called
+// just before Close.
+type Evicter interface {
+	Evict(f *Frame)
+}
+
 // AssemblerStats counts what an Assembler has done.
 type AssemblerStats struct {
 	Open      int   // connections open now
 	Conns     int   // connections started (including ones already closed)
 	Gaps      int   // gaps reported
 	LostBytes int64 // bytes reported lost by those gaps
+	Evicted   int   // connections dropped for the MaxConns ceiling
 }
 
 // Assembler reassembles the TCP connections of watched ports. It is not
 // safe for concurrent use. Handlers must not call back into the Assembler.
 type Assembler struct {
+	// MaxConns overrides DefaultMaxConns when > 0.
+	MaxConns int
+
 	ports   portSet
 	newConn func(key ConnKey, f *Frame) StreamHandler
 	conns   map[ConnKey]*tcpConn
@@ -53,6 +70,12 @@ type Assembler struct {
 
 	free  [][]byte // recycled buffers for out-of-order segments
 	stats AssemblerStats
+	// held describes a buffered segment's own frame when it is delivered.
+	held Frame
+	// idle lists the open connections, most recently active first: the
+	// ring's head is a sentinel.
+	idle      tcpConn
+	freeConns []*tcpConn
 }
 
 type tcpConn struct {
@@ -64,6 +87,8 @@ type tcpConn struct {
 	// end of the capture to handlers at Flush
 	lastNum  int
 	lastTime time.Time
+	// newer and older link the connections by activity (Assembler.idle).
+	newer, older *tcpConn
 }
 
 // tcpHalf is the state of one direction.
@@ -85,6 +110,11 @@ type oooSeg struct {
 	data []byte
 	lost int  // bytes after data that the snap length cut off
 	fin  bool // a FIN follows the segment's bytes
+	// frame and t are the number and time of the frame that carried the
+	// segment: its bytes are delivered as that frame's, whichever frame
+	// later makes them deliverable (as Wireshark reports them).
+	frame int
+	t     time.Time
 }
 
 // Serial-number arithmetic (RFC 1982): sequence numbers wrap at 2^32, so a
@@ -102,7 +132,64 @@ func NewAssembler(ports []uint16, newConn func(key ConnKey, f *Frame) StreamHand
 		closed:  make(map[ConnKey]struct{}),
 	}
 	a.ports.set(ports)
+	a.idle.newer, a.idle.older = &a.idle, &a.idle
 	return a
+}
+
+// touch makes c the most recently active connection.
+func (a *Assembler) touch(c *tcpConn) {
+	if a.idle.older == c {
+		return
+	}
+	if c.older != nil {
+		c.older.newer, c.newer.older = c.newer, c.older
+	}
+	c.older, c.newer = a.idle.older, &a.idle
+	a.idle.older.newer = c
+	a.idle.older = c
+}
+
+// unlink takes c out of the activity list.
+func (a *Assembler) unlink(c *tcpConn) {
+	if c.older != nil {
+		c.older.newer, c.newer.older = c.newer, c.older
+		c.older, c.newer = nil, nil
+	}
+}
+
+// evictIdle drops the connection idle the longest: its buffered segments
+// are discarded, its handler told (Evict, then Close with no end frame).
+func (a *Assembler) evictIdle(f *Frame) {
+	c := a.idle.newer
+	if c == &a.idle {
+		return
+	}
+	a.stats.Evicted++
+	for dir := range c.half {
+		h := &c.half[dir]
+		for i := range h.segs {
+			a.release(h.segs[i].data)
+		}
+		h.segs, h.bytes = nil, 0
+	}
+	if e, ok := c.h.(Evicter); ok {
+		e.Evict(f)
+	}
+	c.h.Close(nil, false)
+	delete(a.conns, c.key)
+	a.unlink(c)
+	if a.last == c {
+		a.last = nil
+	}
+	a.recycle(c)
+}
+
+// recycle keeps a few ended connections' structures for reuse.
+func (a *Assembler) recycle(c *tcpConn) {
+	if len(a.freeConns) < 256 {
+		*c = tcpConn{}
+		a.freeConns = append(a.freeConns, c)
+	}
 }
 
 // Stats returns counts of the Assembler's work so far.
@@ -120,6 +207,7 @@ func (a *Assembler) Add(f *Frame) {
 		return
 	}
 	c.lastNum, c.lastTime = f.Number, f.Time
+	a.touch(c)
 	h, o := &c.half[dir], &c.half[1-dir]
 
 	// An acknowledgement tells what the other direction's receiver got. It
@@ -206,7 +294,19 @@ func (a *Assembler) lookup(f *Frame) (*tcpConn, Direction) {
 		if f.Flags&TCPSyn == 0 && len(f.Payload) == 0 && f.PayloadLen <= 0 {
 			return nil, 0
 		}
-		c = &tcpConn{key: key, id: a.nextID}
+		limit := a.MaxConns
+		if limit <= 0 {
+			limit = DefaultMaxConns
+		}
+		for len(a.conns) >= limit {
+			a.evictIdle(f)
+		}
+		if n := len(a.freeConns); n > 0 {
+			c, a.freeConns = a.freeConns[n-1], a.freeConns[:n-1]
+		} else {
+			c = new(tcpConn)
+		}
+		c.key, c.id = key, a.nextID
 		a.nextID++
 		if c.h = a.newConn(key, f); c.h == nil {
 			c.h = discardHandler{}
@@ -239,10 +339,10 @@ func (a *Assembler) segment(c *tcpConn, dir Direction, seq uint32, data []byte, 
 	}
 	if seq == h.next {
 		a.deliver(c, dir, data, lost, fin, f)
-		a.drain(c, dir, f)
+		a.drain(c, dir, f, false)
 		return
 	}
-	a.insert(h, seq, data, lost, fin)
+	a.insert(h, seq, data, lost, fin, f)
 	a.resolve(c, dir, f)
 }
 
@@ -289,8 +389,12 @@ func (a *Assembler) deliver(c *tcpConn, dir Direction, data []byte, lost int, fi
 	}
 }
 
-// drain delivers buffered segments that the hole no longer separates.
-func (a *Assembler) drain(c *tcpConn, dir Direction, f *Frame) {
+// drain delivers buffered segments that the hole no longer separates. When
+// f filled the hole, the bytes are delivered as f's: the data became whole
+// there, as Wireshark's reassembly completes there. After a gap (afterGap),
+// each segment keeps its own frame: a reader that did not wait for the lost
+// bytes (Wireshark) read them where they were captured.
+func (a *Assembler) drain(c *tcpConn, dir Direction, f *Frame, afterGap bool) {
 	h := &c.half[dir]
 	for len(h.segs) > 0 && !seqLess(h.next, h.segs[0].seq) {
 		s := h.segs[0]
@@ -298,15 +402,31 @@ func (a *Assembler) drain(c *tcpConn, dir Direction, f *Frame) {
 		h.segs = h.segs[:len(h.segs)-1]
 		h.bytes -= len(s.data)
 		if _, data, lost, ok := trim(h.next, s.seq, s.data, s.lost, s.fin); ok {
-			a.deliver(c, dir, data, lost, s.fin, f)
+			df := f
+			if afterGap {
+				df = a.heldFrame(f, &s)
+			}
+			a.deliver(c, dir, data, lost, s.fin, df)
 		}
 		a.release(s.data)
 	}
 }
 
+// heldFrame describes the frame that carried buffered segment s: f (the
+// frame that made s deliverable) with s's own number and time.
+func (a *Assembler) heldFrame(f *Frame, s *oooSeg) *Frame {
+	if s.frame == 0 || s.frame == f.Number {
+		return f
+	}
+	a.held = *f
+	a.held.Number, a.held.Time = s.frame, s.t
+	a.held.Payload = nil
+	return &a.held
+}
+
 // insert buffers a copy of a future segment in sequence order, dropping it
 // when a buffered segment already covers it.
-func (a *Assembler) insert(h *tcpHalf, seq uint32, data []byte, lost int, fin bool) {
+func (a *Assembler) insert(h *tcpHalf, seq uint32, data []byte, lost int, fin bool, f *Frame) {
 	i := 0
 	for ; i < len(h.segs); i++ {
 		s := &h.segs[i]
@@ -319,7 +439,7 @@ func (a *Assembler) insert(h *tcpHalf, seq uint32, data []byte, lost int, fin bo
 	}
 	buf := a.alloc(len(data))
 	copy(buf, data)
-	h.segs = slices.Insert(h.segs, i, oooSeg{seq: seq, data: buf, lost: lost, fin: fin})
+	h.segs = slices.Insert(h.segs, i, oooSeg{seq: seq, data: buf, lost: lost, fin: fin, frame: f.Number, t: f.Time})
 	h.bytes += len(buf)
 }
 
@@ -344,7 +464,7 @@ func (a *Assembler) resolve(c *tcpConn, dir Direction, f *Frame) {
 		}
 		a.gap(c, dir, seqDiff(to, h.next), f)
 		h.next = to
-		a.drain(c, dir, f)
+		a.drain(c, dir, f, true)
 	}
 }
 
@@ -371,17 +491,19 @@ func (a *Assembler) finish(c *tcpConn, atEOF bool, f *Frame) {
 			to := h.segs[0].seq
 			a.gap(c, Direction(dir), seqDiff(to, h.next), df)
 			h.next = to
-			a.drain(c, Direction(dir), df)
+			a.drain(c, Direction(dir), df, true)
 		}
 	}
 	c.h.Close(f, atEOF)
 	delete(a.conns, c.key)
+	a.unlink(c)
 	if a.last == c {
 		a.last = nil
 	}
 	if !atEOF {
 		a.remember(c.key)
 	}
+	a.recycle(c)
 }
 
 // endFrame describes the end of the capture for a connection's Gap

@@ -202,7 +202,7 @@ func TestAssemblerGapByAck(t *testing.T) {
 		h.expect(newConn0,
 			`0 data to-server "aaaaa" @4`,
 			`0 gap to-server 5 @6`,
-			`0 data to-server "ccccc" @6`)
+			`0 data to-server "ccccc" @5`) // at the frame that carried it
 		if st := h.a.Stats(); st.Gaps != 1 || st.LostBytes != 5 {
 			t.Errorf("stats %+v", st)
 		}
@@ -236,9 +236,9 @@ func TestAssemblerGapByAck(t *testing.T) {
 		h.seg(ToClient, 501, 107, TCPAck, "")
 		h.expect(newConn0,
 			`0 gap to-server 2 @6`,
-			`0 data to-server "b" @6`,
+			`0 data to-server "b" @4`,
 			`0 gap to-server 2 @6`,
-			`0 data to-server "d" @6`)
+			`0 data to-server "d" @5`)
 	})
 	t.Run("ack without a later segment", func(t *testing.T) {
 		h := newAsmHarness(t)
@@ -266,7 +266,7 @@ func TestAssemblerGapAtFlush(t *testing.T) {
 		`1 data to-server "x" @7`)
 	h.a.Flush()
 	h.expect(`0 gap to-server 7 @6`,
-		`0 data to-server "later" @6`,
+		`0 data to-server "later" @5`,
 		`0 close eof=true`,
 		`1 gap to-server 3 @8`,
 		`1 data to-server "y" @8`,
@@ -289,7 +289,7 @@ func TestAssemblerBufferOverflow(t *testing.T) {
 		if len(h.events) != 2+maxBufferedSegments {
 			t.Fatalf("%d events", len(h.events))
 		}
-		if h.events[0] != `0 gap to-server 10 @68` || h.events[1] != `0 data to-server "00" @68` || h.events[65] != `0 data to-server "zz" @68` {
+		if h.events[0] != `0 gap to-server 10 @68` || h.events[1] != `0 data to-server "00" @4` || h.events[65] != `0 data to-server "zz" @68` {
 			t.Errorf("events %q ... %q", h.events[:2], h.events[65])
 		}
 	})
@@ -324,7 +324,7 @@ func TestAssemblerSequenceWrap(t *testing.T) {
 		`0 data to-server "KLMNO" @4`,
 		`0 data to-server "PQ" @5`,
 		`0 gap to-server 3 @8`,
-		`0 data to-server "UV" @8`)
+		`0 data to-server "UV" @7`)
 }
 
 func TestAssemblerSynReuse(t *testing.T) {
@@ -364,7 +364,7 @@ func TestAssemblerReset(t *testing.T) {
 	h.expect(newConn0,
 		`0 data to-server "abc" @4`,
 		`0 gap to-server 6 @6`,
-		`0 data to-server "buffered" @6`,
+		`0 data to-server "buffered" @5`,
 		`0 close eof=false`,
 		"1 new 10.0.0.1:50000->10.0.0.2:1883 @8")
 	if h.a.Stats().Open != 1 {

@@ -55,6 +55,9 @@ type Packet struct {
 	Notes   []Note
 	// Malformed is set when the packet could not be read to its end.
 	Malformed bool
+	// Hidden counts entries of repeated lists read but not made nodes
+	// (Options.MaxRepeat); an mqtt.repeats_hidden note says where.
+	Hidden int
 	// Err is why, when Malformed or Truncated.
 	Err error
 

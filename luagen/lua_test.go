@@ -113,7 +113,9 @@ func nativeLines(t *testing.T, capture []byte, opts dissect.Options, ports []uin
 			fmt.Fprintf(&sb, "f %d %s %d %s\n", n.Depth, n.Field.Abbrev, capturedSize(p.Packet, n), shown(n))
 		}
 		for _, note := range p.Packet.Notes {
-			fmt.Fprintf(&sb, "n %s\n", ruleText(note))
+			if !note.Rule.ReaderOnly() {
+				fmt.Fprintf(&sb, "n %s\n", ruleText(note))
+			}
 		}
 		info := infoText(p.Packet.Info())
 		if prev, ok := infos[p.Frame]; ok {

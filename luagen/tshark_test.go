@@ -198,7 +198,9 @@ func readNative(t *testing.T, capture string, opts dissect.Options, ports ...uin
 			d.Fields = append(d.Fields, field{Name: n.Field.Abbrev, Show: pdmlText(shown(n)), Depth: n.Depth, Size: capturedSize(p.Packet, n)})
 		}
 		for _, note := range p.Packet.Notes {
-			d.Notes = append(d.Notes, note.Message)
+			if !note.Rule.ReaderOnly() {
+				d.Notes = append(d.Notes, note.Message)
+			}
 		}
 		out.PDUs = append(out.PDUs, d)
 		info := infoText(p.Packet.Info())

@@ -115,9 +115,23 @@ var (
 	// %d bytes.
 	RuleGap        = &Rule{"mqtt.gap", GroupSequence, SevWarn, "%d bytes of this stream are missing from the capture; decoding resumes at the next packet boundary found", ""}
 	RuleGapUnknown = &Rule{"mqtt.gap", GroupSequence, SevWarn, "bytes of this stream are missing from the capture; decoding resumes at the next packet boundary found", ""}
+	// %d bytes, %s frames ("7" or "7-9").
+	RuleSkipped = &Rule{"mqtt.skipped", GroupSequence, SevWarn, "%d captured bytes before this packet were not read as MQTT (frames %s): the rest of a packet cut by lost bytes or a malformed length, up to where a packet starts again", ""}
+	// %d entries, %s field, %d shown, %d notes dropped. A reader's ceiling,
+	// not a fault of the packet.
+	RuleRepeatsHidden = &Rule{"mqtt.repeats_hidden", GroupSequence, SevNote, "%d more %s entries not shown: only the first %d of a list are (all were read and checked; %d notes on the hidden ones omitted)", ""}
+	// No verbs.
+	RuleEvicted = &Rule{"mqtt.evicted", GroupSequence, SevWarn, "connection state dropped (too many connections open; the one idle longest goes first): packet shown as far as received", ""}
 	// %d bytes present, %d bytes expected.
 	RuleTruncated = &Rule{"mqtt.truncated", GroupSequence, SevWarn, "packet cut short: %d of %d bytes in the capture", ""}
 )
+
+// ReaderOnly reports whether r is about the reader's own limits or its view
+// of the capture rather than the packet (bytes it skipped, entries it did
+// not list, state it dropped): a Wireshark dissector makes no such note.
+func (r *Rule) ReaderOnly() bool {
+	return r == RuleSkipped || r == RuleRepeatsHidden || r == RuleEvicted
+}
 
 // Rules lists every rule, for documentation and generators.
 var Rules = []*Rule{
@@ -126,7 +140,8 @@ var Rules = []*Rule{
 	RuleBadUTF8, RuleNulInString, RuleZeroPacketID, RuleWildcardInTopic,
 	RulePropertyNotAllowed, RulePropertyRepeated, RuleUnknownProperty, RuleTypeNotInVersion,
 	RuleTrailingBytes, RuleMissingPayload, RuleUnknownLevel, RuleMalformed,
-	RuleAssumedVersion, RuleGap, RuleGapUnknown, RuleTruncated,
+	RuleAssumedVersion, RuleGap, RuleGapUnknown, RuleTruncated, RuleSkipped,
+	RuleRepeatsHidden, RuleEvicted,
 }
 
 // Reasons are the details of a RuleMalformed note: why a packet could not be

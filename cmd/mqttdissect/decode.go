@@ -191,6 +191,7 @@ func runDecode(ctx context.Context, cmd *cobra.Command, o *decodeOptions, files 
 		if stats.Malformed > 0 {
 			problems = append(problems, fmt.Sprintf("%s: %d malformed MQTT packets", displayName(name), stats.Malformed))
 		}
+		noteLossAndEviction(cmd.ErrOrStderr(), displayName(name), stats)
 	}
 	if o.format == "json" {
 		out.WriteString("\n]\n")
@@ -202,6 +203,25 @@ func runDecode(ctx context.Context, cmd *cobra.Command, o *decodeOptions, files 
 		return dataError{strings.Join(problems, "; ")}
 	}
 	return nil
+}
+
+// noteLossAndEviction says on stderr what the packets' notes cannot say
+// once (issue 11): captured bytes read as no packet, connections whose
+// state was dropped for the ceiling.
+func noteLossAndEviction(w io.Writer, name string, st dissect.RunStats) {
+	if st.SkippedBytes > 0 {
+		fmt.Fprintf(w, "mqttdissect: %s: %d captured bytes after lost bytes could not be read as MQTT packets (the next packet's mqtt.skipped note names their frames)\n", name, st.SkippedBytes)
+		for _, k := range st.SkippedAtEnd {
+			src := k.Conn.Client
+			if k.Dir == dissect.ToClient {
+				src = k.Conn.Server
+			}
+			fmt.Fprintf(w, "mqttdissect: %s: %d of them from %s, in frames %d-%d, before the connection or the capture ended\n", name, k.Bytes, src, k.First, k.Last)
+		}
+	}
+	if st.Evicted > 0 {
+		fmt.Fprintf(w, "mqttdissect: %s: %d connections were dropped from the reader's state, more than %d being open at once (the one idle the longest first); a packet in progress on them carries an mqtt.evicted note\n", name, st.Evicted, dissect.DefaultMaxConns)
+	}
 }
 
 func displayName(name string) string {

@@ -2,8 +2,11 @@ package stats
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/mqttdissect/mqttdissect/dissect"
 	"github.com/mqttdissect/mqttdissect/spec"
@@ -38,7 +41,14 @@ func (a *Analyzer) Report(rs dissect.RunStats) *Report {
 	names := a.topicNames()
 	r.Topics = a.topicRows(names)
 	r.Subscriptions = a.subscriptions(names)
+	if !a.reported {
+		a.missedDeliveries()
+		a.reported = true
+	}
 	r.Problems = a.problemList()
+	if a.damaged != nil {
+		a.markCut(r)
+	}
 	if r.Sessions.Rows == nil {
 		r.Sessions.Rows = []Session{}
 	}
@@ -55,6 +65,11 @@ func (a *Analyzer) summary(s *Summary, rs dissect.RunStats) {
 	s.Connections = a.nConns
 	s.Malformed = a.malform
 	s.Truncated = a.truncate
+	s.Evicted = rs.Evicted
+	if a.damaged != nil {
+		s.Damaged = a.damaged.Error()
+	}
+	s.Gaps, s.LostBytes, s.SkippedBytes = rs.Gaps, rs.LostBytes, rs.SkippedBytes
 	s.PacketTypes = []TypeCount{}
 	for t := range a.types {
 		in, out := a.types[t][0], a.types[t][1]
@@ -202,21 +217,97 @@ func (a *Analyzer) subscriptions(names []string) Subscriptions {
 	if out.Rows == nil {
 		out.Rows = []Subscription{}
 	}
-	for i := range out.Rows {
-		s := &out.Rows[i]
-		s.Matched = []string{}
+	// One pass over the topics through the tree of filters: each filter
+	// gets its first MaxMatched topics and a count; rows share their
+	// filter's list.
+	matched := make(map[int32][]string)
+	count := make(map[int32]int)
+	if len(out.Rows) > 0 {
 		for _, n := range names {
-			if !spec.MatchTopic(s.Filter, n) {
-				continue
-			}
-			if len(s.Matched) < a.cfg.MaxMatched {
-				s.Matched = append(s.Matched, dissect.TextShow([]byte(n)))
-			} else {
-				s.MatchedMore++
-			}
+			shown := ""
+			a.matchFilters(n, func(id int) {
+				count[int32(id)]++
+				if l := matched[int32(id)]; len(l) < a.cfg.MaxMatched {
+					if shown == "" {
+						shown = shortTopic(n)
+					}
+					matched[int32(id)] = append(l, shown)
+				}
+			})
 		}
 	}
+	out.MatchIncomplete = a.matchCut
+	budget := maxMatchedBytes
+	for i := range out.Rows {
+		s := &out.Rows[i]
+		list := matched[s.filter]
+		k := 0
+		for k < len(list) && budget >= len(list[k]) {
+			budget -= len(list[k])
+			k++
+		}
+		s.Matched = list[:k:k]
+		if s.Matched == nil {
+			s.Matched = []string{}
+		}
+		s.MatchedMore = count[s.filter] - len(s.Matched)
+	}
 	return out
+}
+
+// maxMatchedBytes bounds the matched topics listed over all rows: 10,000
+// rows of 20 long topics each would make a report of hundreds of MB. Past
+// it, rows only count their matches (MatchedMore).
+const maxMatchedBytes = 2 << 20
+
+// missedDeliveries makes a problem of every QoS 1 or 2 subscription whose
+// client the broker sent far fewer of the matching QoS 1 and 2 messages
+// than clients published while it was subscribed: at these QoS the broker
+// must deliver each (MQTT 5.0 §4.3.2, §4.3.3). Retained messages and
+// the end of the capture blur the counts, hence the margin.
+func (a *Analyzer) missedDeliveries() {
+	for i := range a.subs {
+		s := &a.subs[i]
+		qos := s.RequestedQoS
+		if s.Code >= 0 {
+			qos = s.Code
+		}
+		if s.SharedGroup != "" || qos < 1 || qos > 2 || s.Published < minMissedBase || s.Delivered*10 >= s.Published*9 {
+			continue
+		}
+		msg := fmt.Sprintf("%s got %d of the %d QoS ≥ 1 messages published on topics matching %s while subscribed at QoS %d (%.0f %%)",
+			s.ClientID, s.Delivered, s.Published, s.Filter, qos, 100*float64(s.Delivered)/float64(s.Published))
+		a.problem("delivery", "delivery.missed", "warning", "delivery.missed", msg, s.SubscribeFrame)
+	}
+}
+
+// minMissedBase is the fewest published messages a delivery ratio is
+// judged on.
+const minMissedBase = 10
+
+// markCut marks the findings the end of a damaged capture may explain.
+func (a *Analyzer) markCut(r *Report) {
+	for i := range r.Sessions.Rows {
+		if e := &r.Sessions.Rows[i].Ended; e.Kind == "open" {
+			e.Text = strings.Replace(e.Text, "open at capture end", "open where the damaged capture stops", 1)
+		}
+	}
+}
+
+// maxMatchedTopic bounds the bytes of a topic listed as matched: the same
+// long topic is not copied in full into every row.
+const maxMatchedTopic = 256
+
+func shortTopic(name string) string {
+	t := dissect.TextShow([]byte(name))
+	if len(t) <= maxMatchedTopic {
+		return t
+	}
+	cut := maxMatchedTopic
+	for cut > 0 && !utf8.RuneStart(t[cut]) {
+		cut--
+	}
+	return t[:cut] + "…(" + strconv.Itoa(len(name)) + " bytes)"
 }
 
 var categoryOrder = map[string]int{"refused": 0, "session": 1, "delivery": 2, "malformed": 3, "sequence": 4, "protocol": 5, "assumption": 6}
@@ -237,6 +328,10 @@ func (a *Analyzer) problemList() []Problem {
 	for i, p := range list {
 		out[i] = p.Problem
 		out[i].Frames = slices.Clone(p.Frames)
+		if a.damaged != nil && p.atEOF > 0 {
+			out[i].PossiblyCut = true
+			out[i].Message += " (possibly because the capture is cut short)"
+		}
 	}
 	return out
 }

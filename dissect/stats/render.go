@@ -1,11 +1,15 @@
 package stats
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/mqttdissect/mqttdissect/dissect"
 	"unicode/utf8"
 )
 
@@ -19,11 +23,77 @@ const (
 )
 
 // WriteJSON writes the report as one indented JSON object.
+//
+// The three row lists (sessions, topics, subscriptions) are written row by
+// row, the same bytes encoding/json writes for the whole report, so that
+// the output is never held twice in memory (encoding/json builds all of
+// it, then indents a copy).
 func WriteJSON(w io.Writer, r *Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
+	bw := bufio.NewWriterSize(w, 64<<10)
+	shell := *r
+	shell.Sessions.Rows, shell.Topics.Rows, shell.Subscriptions.Rows = nil, nil, nil
+	var head bytes.Buffer
+	if err := encodeIndented(&head, &shell, ""); err != nil {
+		return err
+	}
+	text := head.Bytes()
+	const hole = `"rows": null`
+	lists := []func(*bufio.Writer, string) error{
+		func(b *bufio.Writer, p string) error { return writeRows(b, r.Sessions.Rows, p) },
+		func(b *bufio.Writer, p string) error { return writeRows(b, r.Topics.Rows, p) },
+		func(b *bufio.Writer, p string) error { return writeRows(b, r.Subscriptions.Rows, p) },
+	}
+	for _, list := range lists {
+		i := bytes.Index(text, []byte(hole))
+		if i < 0 {
+			return fmt.Errorf("stats: JSON writer lost its place")
+		}
+		line := bytes.LastIndexByte(text[:i], '\n') + 1
+		indent := string(text[line:i])
+		bw.Write(text[:i+len(hole)-len("null")])
+		if err := list(bw, indent); err != nil {
+			return err
+		}
+		text = text[i+len(hole):]
+	}
+	bw.Write(text)
+	return bw.Flush()
+}
+
+// writeRows writes rows as encoding/json indents a list whose key sits
+// at indent.
+func writeRows[T any](w *bufio.Writer, rows []T, indent string) error {
+	if len(rows) == 0 {
+		if rows == nil {
+			_, err := w.WriteString("null")
+			return err
+		}
+		_, err := w.WriteString("[]")
+		return err
+	}
+	w.WriteString("[\n")
+	var buf bytes.Buffer
+	prefix := indent + "  "
+	for i := range rows {
+		buf.Reset()
+		if err := encodeIndented(&buf, &rows[i], prefix); err != nil {
+			return err
+		}
+		if i > 0 {
+			w.WriteString(",\n")
+		}
+		w.WriteString(prefix)
+		w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+	}
+	w.WriteString("\n" + indent + "]")
+	return nil
+}
+
+func encodeIndented(buf *bytes.Buffer, v any, prefix string) error {
+	enc := json.NewEncoder(buf)
+	enc.SetIndent(prefix, "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(r)
+	return enc.Encode(v)
 }
 
 // WriteText writes the report as aligned tables for a terminal.
@@ -230,6 +300,19 @@ func summary(d *doc, r *Report) {
 		line += fmt.Sprintf(", %d malformed, %d truncated", s.Malformed, s.Truncated)
 	}
 	d.para(line)
+	if s.Damaged != "" {
+		d.para("The capture is damaged and was read up to the damage only: " + s.Damaged + ". Findings marked (possibly because the capture is cut short) may be the cut's doing.")
+	}
+	if s.Gaps > 0 {
+		gaps := fmt.Sprintf("The capture missed %d bytes of TCP data in %d gaps", s.LostBytes, s.Gaps)
+		if s.SkippedBytes > 0 {
+			gaps += fmt.Sprintf("; %d captured bytes after them could not be read as MQTT", s.SkippedBytes)
+		}
+		d.para(gaps + ": packets there are lost or cut short (notes mqtt.gap, mqtt.skipped).")
+	}
+	if s.Evicted > 0 {
+		d.para(fmt.Sprintf("%d connections were dropped from the reader's state (more than %d open at once, the one idle the longest first); their sessions end as \"not followed further\".", s.Evicted, dissect.DefaultMaxConns))
+	}
 	if !d.md {
 		d.b.WriteByte('\n')
 	}
@@ -389,8 +472,8 @@ func topics(d *doc, r *Report) {
 
 func subscriptions(d *doc, r *Report) {
 	d.section("Subscriptions")
-	t := newTable(">#", "Client ID", "Filter", ">QoS", "Result", ">Frame", "Unsubscribed", "Matched topics").
-		limit(1, maxIDWidth+12).limit(2, maxTopicWidth).limit(7, maxListWidth)
+	t := newTable(">#", "Client ID", "Filter", ">QoS", "Result", ">Frame", "Unsubscribed", ">Delivered", "Matched topics").
+		limit(1, maxIDWidth+12).limit(2, maxTopicWidth).limit(8, maxListWidth)
 	for _, s := range r.Subscriptions.Rows {
 		qos := "-"
 		if s.RequestedQoS >= 0 {
@@ -404,11 +487,29 @@ func subscriptions(d *doc, r *Report) {
 		if s.MatchedMore > 0 {
 			matched += fmt.Sprintf(" (+%d more)", s.MatchedMore)
 		}
-		t.add(itoa(s.Conn), s.ClientID, s.Filter, qos, s.Result, frameText(s.SubscribeFrame), unsub, matched)
+		// QoS 1 and 2 messages delivered to the subscriber of those
+		// published on matching topics while it was subscribed.
+		ratio := "-"
+		if s.Published > 0 {
+			ratio = itoa(s.Delivered) + "/" + itoa(s.Published)
+		}
+		t.add(itoa(s.Conn), s.ClientID, s.Filter, qos, s.Result, frameText(s.SubscribeFrame), unsub, ratio, matched)
 	}
 	d.table(t)
 	if r.Subscriptions.Omitted > 0 {
 		d.para(fmt.Sprintf("%d more topic filters not listed (row limit).", r.Subscriptions.Omitted))
+		if !d.md {
+			d.b.WriteByte('\n')
+		}
+	}
+	if n := r.Subscriptions.MatchIncomplete; n > 0 {
+		d.para(fmt.Sprintf("Matching stopped early for %d topic names (filters that branch at every level): counts of matches may be low.", n))
+		if !d.md {
+			d.b.WriteByte('\n')
+		}
+	}
+	if len(r.Subscriptions.Rows) > 0 {
+		d.para("Delivered: QoS 1 and 2 messages the broker sent the subscriber / those clients published on matching topics while it was subscribed (\"-\" when the capture holds no such publisher).")
 		if !d.md {
 			d.b.WriteByte('\n')
 		}

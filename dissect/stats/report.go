@@ -31,6 +31,22 @@ type Summary struct {
 	Connections int `json:"connections"`
 	Malformed   int `json:"malformed"`
 	Truncated   int `json:"truncated"`
+	// Evicted counts connections whose state the reader dropped because
+	// too many were open at once (oldest idle first); their sessions end
+	// with kind "evicted", and later packets on them count as a new
+	// connection.
+	Evicted int `json:"evicted_connections,omitempty"`
+	// Gaps and LostBytes count the holes in the TCP streams the capture
+	// missed; SkippedBytes the captured bytes after them no packet could
+	// be read from.
+	Gaps         int   `json:"gaps,omitempty"`
+	LostBytes    int64 `json:"lost_bytes,omitempty"`
+	SkippedBytes int64 `json:"skipped_bytes,omitempty"`
+	// Damaged is the capture reader's error when the file is cut short or
+	// corrupt: nothing after the damage was read, and the report's
+	// findings about the end (sessions open, flows never answered) may be
+	// the cut's doing (Problem.PossiblyCut).
+	Damaged string `json:"capture_damaged,omitempty"`
 	// PacketTypes has one entry per packet type seen, in type order.
 	PacketTypes []TypeCount `json:"packet_types"`
 }
@@ -111,8 +127,9 @@ type Ack struct {
 // End says how a session ended.
 type End struct {
 	// Kind is "disconnect" (a DISCONNECT was seen), "tcp_close" (the TCP
-	// connection closed without DISCONNECT) or "open" (still open when the
-	// capture ended).
+	// connection closed without DISCONNECT), "open" (still open when the
+	// capture ended) or "evicted" (the reader stopped following it: too
+	// many connections were open at once).
 	Kind string `json:"kind"`
 	// Frame is the DISCONNECT's frame, the FIN or RST that closed the
 	// connection, or the last MQTT packet's when the capture ended first.
@@ -217,6 +234,10 @@ type TopicRow struct {
 type Subscriptions struct {
 	Rows    []Subscription `json:"rows"`
 	Omitted int            `json:"omitted,omitempty"`
+	// MatchIncomplete counts topic names whose matching against the
+	// filters stopped at a fixed bound of work (filters built to branch at
+	// every level): their matches may be missing from the counts.
+	MatchIncomplete int `json:"match_incomplete,omitempty"`
 }
 
 // Subscription is one topic filter of a SUBSCRIBE.
@@ -234,9 +255,25 @@ type Subscription struct {
 	UnsubscribeFrame int    `json:"unsubscribe_frame,omitempty"`
 	UnsubackFrame    int    `json:"unsuback_frame,omitempty"`
 	UnsubResult      string `json:"unsubscribe_result,omitempty"`
-	// Matched lists the topics seen that the filter matches.
+	// SharedGroup is the share name of a shared subscription
+	// ("$share/{group}/{filter}", MQTT 5.0 §4.8.2); it matches as filter.
+	SharedGroup string `json:"shared_group,omitempty"`
+	// Matched lists the topics seen that the filter matches (at most
+	// Config.MaxMatched, each cut to 256 bytes); MatchedMore counts the
+	// others.
 	Matched     []string `json:"matched_topics"`
 	MatchedMore int      `json:"matched_more,omitempty"`
+	// Published counts the QoS 1 and 2 PUBLISHes from clients in the
+	// capture on topics the filter matches while the subscription was
+	// active; Delivered the QoS 1 and 2 PUBLISHes the broker sent this
+	// client on such topics (not counted for shared subscriptions). When
+	// the capture holds both sides they should be close.
+	Published int `json:"published_qos12"`
+	Delivered int `json:"delivered_qos12"`
+
+	filter   int32 // identifier in Analyzer.filters, -1 when not there
+	pubStart int   // the filter's published count when subscribed
+	active   bool  // subscribed now: Published still grows
 }
 
 // Problem is one kind of trouble, with the frames where it happened.
@@ -256,4 +293,8 @@ type Problem struct {
 	Frames []int `json:"frames"`
 	// MoreFrames is set when it happened in more frames than listed.
 	MoreFrames bool `json:"more_frames,omitempty"`
+	// PossiblyCut is set when the capture is damaged and some occurrences
+	// were found at the end of the input: the cut may have hidden what
+	// would have resolved them (an acknowledgement, a DISCONNECT).
+	PossiblyCut bool `json:"possibly_cut,omitempty"`
 }

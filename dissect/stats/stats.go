@@ -12,10 +12,12 @@ package stats
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mqttdissect/mqttdissect/dissect"
@@ -114,6 +116,12 @@ type conn struct {
 	lastClientFrame int
 	keepAlive       int // effective, seconds; 0 disables the check
 	kaGap           time.Duration
+	// st is the decoder's state of the connection; clientGaps is how many
+	// gaps of the client's direction it had counted at the client's latest
+	// packet. A keep-alive interval that spans lost client bytes is not
+	// judged: the missing packet may be among them.
+	st         *dissect.ConnState
+	clientGaps int
 
 	hasWill   bool
 	willTopic string
@@ -126,8 +134,13 @@ type conn struct {
 	closeTime  time.Time
 	reset      bool
 
-	inflight  [2]map[uint16]flight
-	subRows   []int32
+	inflight [2]map[uint16]flight
+	// active maps the filters subscribed now (as sent) to their rows, so
+	// an UNSUBSCRIBE finds each in constant time; byFilter maps the tree
+	// identifiers of the non-shared ones to their rows, to count what the
+	// broker delivers on each.
+	active    map[string]int32
+	byFilter  map[int32]int32
 	publisher string
 }
 
@@ -139,6 +152,7 @@ type pendingWill struct {
 
 type problemAcc struct {
 	Problem
+	atEOF int // occurrences found when the input ended
 }
 
 type topicAcc struct {
@@ -178,9 +192,33 @@ type Analyzer struct {
 
 	subs        []Subscription
 	subsOmitted int
+	// filters holds the topic filter of every subscription row; published
+	// counts, per filter, the QoS 1 and 2 PUBLISHes from clients whose
+	// topic it matches. A row's Published is the growth of its filter's
+	// count while it was subscribed.
+	filters   *spec.TopicTree
+	published []int
+	// matchCut counts topic names whose match against the filters stopped
+	// at matchBudget.
+	matchCut int
+	reported bool // Report ran: its one-time problems are made
+	// free holds finished connection states for reuse: a capture of a
+	// million short connections need not allocate a million of them.
+	free []*conn
+	// finishingEOF is set while the sessions still open at the end of the
+	// input are finished: the problems found then may be the cut's doing
+	// when the capture is damaged. damaged is the reader's error then.
+	finishingEOF bool
+	damaged      error
 
-	wills  map[string][]pendingWill // by will topic
+	// wills holds the pending wills by topic, then by client identifier:
+	// a PUBLISH of the topic settles all of them, a CONNECT of the client
+	// cancels its own, each without a scan.
+	wills  map[string]map[string][]pendingWill
 	nWills int
+	// willTopics lists, per client identifier, the topics of its pending
+	// wills, so that a CONNECT cancels them without scanning every will.
+	willTopics map[string][]string
 
 	problems map[string]*problemAcc
 }
@@ -189,11 +227,60 @@ type Analyzer struct {
 func New(cfg Config) *Analyzer {
 	cfg.defaults()
 	return &Analyzer{
-		cfg:      cfg,
-		conns:    make(map[dissect.ConnKey]*conn),
-		topics:   make(map[string]*topicAcc),
-		wills:    make(map[string][]pendingWill),
-		problems: make(map[string]*problemAcc),
+		cfg:        cfg,
+		conns:      make(map[dissect.ConnKey]*conn),
+		topics:     make(map[string]*topicAcc),
+		wills:      make(map[string]map[string][]pendingWill),
+		willTopics: make(map[string][]string),
+		problems:   make(map[string]*problemAcc),
+		filters:    spec.NewTopicTree(),
+	}
+}
+
+// matchBudget bounds the tree states one topic name visits when matched
+// against the subscriptions' filters, in proportion to its levels: each
+// PUBLISH costs O(levels) whatever the filters, and filters built to branch
+// at every level only get their matches counted short (matchCut).
+func matchBudget(topic string) int {
+	return 64 + 8*(strings.Count(topic, "/")+1)
+}
+
+// matchFilters calls found with each filter identifier that matches topic.
+func (a *Analyzer) matchFilters(topic string, found func(id int)) {
+	if a.filters.Len() <= 1 {
+		return
+	}
+	if !a.filters.Match(topic, matchBudget(topic), found) {
+		a.matchCut++
+	}
+}
+
+// addFilter adds a subscription's filter to the tree and returns its
+// identifier, -1 when the tree is full. A shared subscription matches as
+// its filter without the "$share/{group}/" prefix (MQTT 5.0 §4.8.2).
+func (a *Analyzer) addFilter(s *Subscription, raw string) {
+	group, filter, shared := spec.SharedFilter(raw)
+	if shared {
+		s.SharedGroup = dissect.TextShow([]byte(group))
+	}
+	s.filter = int32(a.filters.Add(filter))
+	for len(a.published) < a.filters.Len() {
+		a.published = append(a.published, 0)
+	}
+	if s.filter >= 0 {
+		s.pubStart = a.published[s.filter]
+	}
+}
+
+// endSubscription stops counting what was published for row r.
+func (a *Analyzer) endSubscription(c *conn, r int32) {
+	s := &a.subs[r]
+	if s.active && s.filter >= 0 {
+		s.Published += a.published[s.filter] - s.pubStart
+	}
+	s.active = false
+	if c.byFilter[s.filter] == r {
+		delete(c.byFilter, s.filter)
 	}
 }
 
@@ -224,8 +311,16 @@ func Analyze(ctx context.Context, r io.Reader, rc *dissect.RunConfig, cfg Config
 	a := New(cfg)
 	a.Attach(rc)
 	rs, err := dissect.Run(ctx, r, rc)
+	if errors.Is(err, dissect.ErrTruncatedCapture) || errors.Is(err, dissect.ErrCorruptCapture) {
+		a.CaptureDamaged(err)
+	}
 	return a.Report(rs), rs, err
 }
+
+// CaptureDamaged tells the Analyzer that the capture ended at damage (err):
+// the report says so, and marks what the end of the input made it find
+// (sessions open, flows unanswered) as possibly the cut's doing.
+func (a *Analyzer) CaptureDamaged(err error) { a.damaged = err }
 
 func dirIndex(d dissect.Direction) int { return int(d & 1) }
 
@@ -317,23 +412,34 @@ func (a *Analyzer) conn(p *dissect.PDU) *conn {
 		a.finish(c, false)
 	}
 	a.nConns++
-	c = &conn{seq: p.ConnSeq, key: p.Conn, first: p.Time}
+	if n := len(a.free); n > 0 {
+		c, a.free = a.free[n-1], a.free[:n-1]
+	} else {
+		c = new(conn)
+	}
+	*c = conn{seq: p.ConnSeq, key: p.Conn, first: p.Time, st: p.State}
 	c.row = Session{
 		Conn:       p.ConnSeq,
-		Client:     p.Conn.Client.String(),
-		Server:     p.Conn.Server.String(),
 		Version:    versionText(p.State),
 		KeepAlive:  -1,
 		ServerKeep: -1,
-		Start:      timeText(p.Time),
-		start:      p.Time,
+		start:      p.Time, // Start is written when the row is kept
 	}
 	if p.State != nil && p.State.ClientID != "" {
 		c.row.ClientID = p.State.ClientID
 	}
-	c.publisher = publisherName(&c.row, p.Conn.Client)
 	a.conns[p.Conn] = c
 	return c
+}
+
+// pub names the connection's client for the topic and subscription
+// tables, computed when first needed: a million connections that never
+// publish need no name.
+func (c *conn) pub() string {
+	if c.publisher == "" {
+		c.publisher = publisherName(&c.row, c.key.Client)
+	}
+	return c.publisher
 }
 
 func publisherName(s *Session, client netip.AddrPort) string {
@@ -348,7 +454,11 @@ func publisherName(s *Session, client netip.AddrPort) string {
 
 // clientPacket checks the keep-alive on a packet from the client.
 func (a *Analyzer) clientPacket(c *conn, p *dissect.PDU) {
-	if c.hasClient && c.keepAlive > 0 {
+	lost := c.clientLost()
+	if p.State != nil {
+		c.st, c.clientGaps = p.State, p.State.Gaps[dissect.ToServer]
+	}
+	if c.hasClient && c.keepAlive > 0 && !lost {
 		gap := p.Time.Sub(c.lastClient)
 		if gap > keepAliveLimit(c.keepAlive) {
 			a.keepAliveBreach(c, gap, p.Frame, p.Frame)
@@ -356,6 +466,12 @@ func (a *Analyzer) clientPacket(c *conn, p *dissect.PDU) {
 	}
 	c.hasClient = true
 	c.lastClient, c.lastClientFrame = p.Time, p.Frame
+}
+
+// clientLost says whether client bytes were lost since the client's latest
+// packet.
+func (c *conn) clientLost() bool {
+	return c.st != nil && c.st.Gaps[dissect.ToServer] != c.clientGaps
 }
 
 // keepAliveLimit is one and a half times the keep-alive (MQTT 5.0 §3.1.2.10).
@@ -414,22 +530,17 @@ func (a *Analyzer) connect(c *conn, p *dissect.PDU) {
 	if c.hasWill {
 		s.Will = &will
 	}
-	c.publisher = publisherName(s, p.Conn.Client)
+	c.publisher = "" // named again when next needed
 	// A client that connects again cancels the will of its previous
 	// session, if the broker has not published it yet (§3.1.3.2).
-	if s.ClientID != "" && a.nWills > 0 {
-		for topic, ws := range a.wills {
-			kept := ws[:0]
-			for _, w := range ws {
-				if w.clientID != s.ClientID {
-					kept = append(kept, w)
-				}
-			}
-			a.nWills -= len(ws) - len(kept)
-			if len(kept) == 0 {
+	if topics, ok := a.willTopics[s.ClientID]; ok && s.ClientID != "" {
+		delete(a.willTopics, s.ClientID)
+		for _, topic := range topics {
+			byClient := a.wills[topic]
+			a.nWills -= len(byClient[s.ClientID])
+			delete(byClient, s.ClientID)
+			if len(byClient) == 0 {
 				delete(a.wills, topic)
-			} else {
-				a.wills[topic] = kept
 			}
 		}
 	}
@@ -475,7 +586,7 @@ func (a *Analyzer) connack(c *conn, p *dissect.PDU) {
 		ack.Accepted = ack.Code == 0
 	}
 	s.Connack = ack
-	c.publisher = publisherName(s, p.Conn.Client)
+	c.publisher = "" // named again when next needed
 	if !ack.Accepted && ack.Code >= 0 {
 		a.problem("refused", "connack.refused", "warning", "connack.refused:"+ack.Result, ack.Result, p.Frame)
 	}
@@ -523,6 +634,9 @@ func (a *Analyzer) publish(c *conn, p *dissect.PDU) {
 		}
 	}
 	t := a.topic(pk.Topic)
+	if qos >= 1 && qos <= 2 {
+		a.countMatches(c, p.Dir, string(pk.Topic))
+	}
 	if p.Dir == dissect.ToServer {
 		t.published++
 		t.bytes += size
@@ -532,7 +646,7 @@ func (a *Analyzer) publish(c *conn, p *dissect.PDU) {
 		if retain {
 			t.retained++
 		}
-		addPublisher(t, c.publisher, a.cfg.MaxPublishers)
+		addPublisher(t, c.pub(), a.cfg.MaxPublishers)
 		return
 	}
 	t.delivered++
@@ -544,16 +658,54 @@ func (a *Analyzer) publish(c *conn, p *dissect.PDU) {
 		t.dretained++
 	}
 	if a.nWills > 0 {
-		if ws, ok := a.wills[string(pk.Topic)]; ok {
-			for _, w := range ws {
-				if w.row >= 0 {
-					a.rows[w.row].Ended.WillPublished = p.Frame
-					a.rows[w.row].Ended.Text = endText(&a.rows[w.row], true)
+		if byClient, ok := a.wills[string(pk.Topic)]; ok {
+			for id, ws := range byClient {
+				for _, w := range ws {
+					if w.row >= 0 {
+						a.rows[w.row].Ended.WillPublished = p.Frame
+						a.rows[w.row].Ended.Text = endText(&a.rows[w.row], true)
+					}
+				}
+				a.nWills -= len(ws)
+				if id != "" {
+					a.forgetWillTopic(id, string(pk.Topic))
 				}
 			}
-			a.nWills -= len(ws)
 			delete(a.wills, string(pk.Topic))
 		}
+	}
+}
+
+// countMatches counts a QoS 1 or 2 PUBLISH: from a client, for every
+// filter its topic matches; from the broker, for the subscription of the
+// receiving client that it answers.
+func (a *Analyzer) countMatches(c *conn, dir dissect.Direction, topic string) {
+	if dir == dissect.ToServer {
+		a.matchFilters(topic, func(id int) { a.published[id]++ })
+		return
+	}
+	if len(c.byFilter) > 0 {
+		a.matchFilters(topic, func(id int) {
+			if r, ok := c.byFilter[int32(id)]; ok {
+				a.subs[r].Delivered++
+			}
+		})
+	}
+}
+
+// forgetWillTopic drops topic from the pending will topics of clientID.
+func (a *Analyzer) forgetWillTopic(clientID, topic string) {
+	ts := a.willTopics[clientID]
+	kept := ts[:0]
+	for _, t := range ts {
+		if t != topic {
+			kept = append(kept, t)
+		}
+	}
+	if len(kept) == 0 {
+		delete(a.willTopics, clientID)
+	} else {
+		a.willTopics[clientID] = kept
 	}
 }
 
@@ -749,6 +901,9 @@ func (a *Analyzer) latency(step, dir int, d time.Duration) {
 func (a *Analyzer) subscribe(c *conn, p *dissect.PDU) []int32 {
 	var rows []int32
 	cur := -1
+	// Filters past the decoder's ceiling on repeated entries are counted
+	// with the rows not kept.
+	a.subsOmitted += p.Packet.Hidden
 	for i := range p.Packet.Nodes {
 		n := &p.Packet.Nodes[i]
 		switch n.Field {
@@ -760,11 +915,26 @@ func (a *Analyzer) subscribe(c *conn, p *dissect.PDU) []int32 {
 			}
 			cur = len(a.subs)
 			a.subs = append(a.subs, Subscription{
-				Conn: c.seq, ClientID: c.publisher, Filter: dissect.TextShow(n.Raw),
+				Conn: c.seq, ClientID: c.pub(), Filter: dissect.TextShow(n.Raw),
 				RequestedQoS: -1, SubscribeFrame: p.Frame, Code: -1, Result: "no SUBACK",
 			})
 			rows = append(rows, int32(cur))
-			c.subRows = append(c.subRows, int32(cur))
+			s := &a.subs[cur]
+			raw := string(n.Raw)
+			a.addFilter(s, raw)
+			// A SUBSCRIBE of a filter already subscribed replaces that
+			// subscription (MQTT 5.0 §3.8.4).
+			if old, ok := c.active[raw]; ok {
+				a.endSubscription(c, old)
+			}
+			if c.active == nil {
+				c.active, c.byFilter = make(map[string]int32), make(map[int32]int32)
+			}
+			c.active[raw] = int32(cur)
+			s.active = true
+			if s.SharedGroup == "" && s.filter >= 0 {
+				c.byFilter[s.filter] = int32(cur)
+			}
 		case spec.SubQoS, spec.SubOptionsQoS:
 			if cur >= 0 {
 				a.subs[cur].RequestedQoS = int(n.Uint)
@@ -808,27 +978,26 @@ func subackText(f *spec.Field, code int) string {
 // names, adding rows for filters not seen subscribed.
 func (a *Analyzer) unsubscribe(c *conn, p *dissect.PDU) []int32 {
 	var rows []int32
+	a.subsOmitted += p.Packet.Hidden
 	for i := range p.Packet.Nodes {
 		n := &p.Packet.Nodes[i]
 		if n.Field != spec.Topic {
 			continue
 		}
-		filter := dissect.TextShow(n.Raw)
-		found := int32(-1)
-		for _, r := range c.subRows {
-			if s := &a.subs[r]; s.Filter == filter && s.UnsubscribeFrame == 0 {
-				found = r
-			}
-		}
-		if found < 0 {
+		raw := string(n.Raw)
+		found, ok := c.active[raw]
+		if ok {
+			a.endSubscription(c, found)
+			delete(c.active, raw)
+		} else {
 			if len(a.subs) >= a.cfg.MaxSubscriptions {
 				a.subsOmitted++
 				continue
 			}
 			found = int32(len(a.subs))
-			a.subs = append(a.subs, Subscription{Conn: c.seq, ClientID: c.publisher, Filter: filter,
+			a.subs = append(a.subs, Subscription{Conn: c.seq, ClientID: c.pub(), Filter: dissect.TextShow(n.Raw),
 				RequestedQoS: -1, Code: -1, Result: "not subscribed in the capture"})
-			c.subRows = append(c.subRows, found)
+			a.addFilter(&a.subs[found], raw)
 		}
 		a.subs[found].UnsubscribeFrame = p.Frame
 		a.subs[found].UnsubResult = "no UNSUBACK"
@@ -867,6 +1036,9 @@ func (a *Analyzer) problem(category, kind, severity, key, msg string, frame int)
 		a.problems[key] = pa
 	}
 	pa.Count++
+	if a.finishingEOF {
+		pa.atEOF++
+	}
 	if n := len(pa.Frames); n == 0 || pa.Frames[n-1] != frame {
 		if n < a.cfg.MaxFrames {
 			pa.Frames = append(pa.Frames, frame)
@@ -895,6 +1067,8 @@ func (a *Analyzer) OnClose(key dissect.ConnKey, _ *dissect.ConnState, end *disse
 
 // finish turns a connection into a session row.
 func (a *Analyzer) finish(c *conn, atEOF bool) {
+	a.finishingEOF = atEOF
+	defer func() { a.finishingEOF = false }()
 	if a.conns[c.key] == c {
 		delete(a.conns, c.key)
 	}
@@ -903,6 +1077,11 @@ func (a *Analyzer) finish(c *conn, atEOF bool) {
 	switch {
 	case c.disconnect:
 		e.Kind = "disconnect"
+	case c.st != nil && c.st.Evicted:
+		// The reader dropped the connection's state (too many open at
+		// once): how it ended is unknown.
+		e.Kind = "evicted"
+		e.Frame = c.lastFrame
 	case atEOF:
 		e.Kind = "open"
 		e.Frame = c.lastFrame
@@ -915,7 +1094,7 @@ func (a *Analyzer) finish(c *conn, atEOF bool) {
 	}
 	// Keep-alive up to the close (its FIN or RST), or to the end of the
 	// capture.
-	if !c.disconnect && c.hasClient && c.keepAlive > 0 {
+	if !c.disconnect && c.hasClient && c.keepAlive > 0 && !c.clientLost() {
 		until := a.now
 		if c.closeFrame > 0 {
 			until = c.closeTime
@@ -924,6 +1103,10 @@ func (a *Analyzer) finish(c *conn, atEOF bool) {
 			a.keepAliveBreach(c, gap, 0, c.lastClientFrame)
 		}
 	}
+	for _, r := range c.active {
+		a.endSubscription(c, r)
+	}
+	c.active, c.byFilter = nil, nil
 	for dir := range c.inflight {
 		for _, f := range c.inflight[dir] {
 			a.flows[f.kind][dir].Unanswered++
@@ -944,7 +1127,6 @@ func (a *Analyzer) finish(c *conn, atEOF bool) {
 		c.last = c.closeTime
 	}
 	s.end = c.last
-	s.End = timeText(c.last)
 	s.DurationS = seconds(c.last.Sub(c.first))
 
 	// Wills the broker is expected to publish: the session was accepted and
@@ -954,6 +1136,10 @@ func (a *Analyzer) finish(c *conn, atEOF bool) {
 
 	row := -1
 	if len(a.rows) < a.cfg.MaxSessions {
+		// Times in words only for the rows kept: a million connections
+		// would spend more formatting them than reading them.
+		s.Start, s.End = timeText(s.start), timeText(c.last)
+		s.Client, s.Server = c.key.Client.String(), c.key.Server.String()
 		row = len(a.rows)
 		a.rows = append(a.rows, *s)
 	} else {
@@ -970,8 +1156,20 @@ func (a *Analyzer) finish(c *conn, atEOF bool) {
 		}
 	}
 	if expectWill && a.nWills < a.cfg.MaxWills {
-		a.wills[c.willTopic] = append(a.wills[c.willTopic], pendingWill{row: row, clientID: s.ClientID})
+		byClient := a.wills[c.willTopic]
+		if byClient == nil {
+			byClient = make(map[string][]pendingWill)
+			a.wills[c.willTopic] = byClient
+		}
+		byClient[s.ClientID] = append(byClient[s.ClientID], pendingWill{row: row, clientID: s.ClientID})
 		a.nWills++
+		if s.ClientID != "" {
+			a.willTopics[s.ClientID] = append(a.willTopics[s.ClientID], c.willTopic)
+		}
+	}
+	if len(a.free) < 256 {
+		*c = conn{}
+		a.free = append(a.free, c)
 	}
 }
 
@@ -993,6 +1191,8 @@ func endText(s *Session, expectWill bool) string {
 		if e.Reset {
 			t = "TCP reset without DISCONNECT"
 		}
+	case "evicted":
+		t = "not followed further: too many connections open at once (the reader dropped the one idle the longest)"
 	default:
 		t = "open at capture end"
 	}

@@ -514,3 +514,26 @@ func buildLoad(conns, messages, batch int) []byte {
 	}
 	return b.Pcap()
 }
+
+// TestKeepAliveAcrossGap (issue 11, case 2): the client's bytes between two
+// packets are known lost (the broker acknowledged them): the keep-alive
+// interval is not judged across them.
+func TestKeepAliveAcrossGap(t *testing.T) {
+	b := pcapbuild.New(pcapbuild.Options{})
+	c := b.Conn(client1, broker)
+	c.Handshake()
+	c.Send(up, connect311("lossy", 10, ""))
+	c.Send(down, connack)
+	c.Drop(up, 2980)
+	b.Sleep(100 * time.Second)
+	c.Send(up, pingreq)
+	c.Send(down, pingresp)
+	c.Send(up, disconnect)
+	r := analyze(t, b.Pcap(), Config{})
+	if e := r.Sessions.Rows[0].Ended; e.KeepAliveExceeded {
+		t.Errorf("ended = %+v, want no keep-alive breach across lost client bytes", e)
+	}
+	if p := problemOf(r, "session.keep_alive_exceeded"); p != nil {
+		t.Errorf("problem %+v", p)
+	}
+}

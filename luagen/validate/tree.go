@@ -27,6 +27,10 @@ type Tree struct {
 	Info string
 
 	spansSegments bool // native: the packet began in an earlier segment
+	// hiddenFrom is, for a native packet whose long lists the decoder cut
+	// (dissect.DefaultMaxRepeat), the offset of the first entry it did not
+	// make a node; -1 otherwise. Lua items from there on are not compared.
+	hiddenFrom int
 }
 
 // Item is one tree item.
@@ -110,7 +114,7 @@ func expertNames(e wslua.Expert) (string, string) {
 // nativeTree flattens a packet of the native decoder.
 func nativeTree(pdu *dissect.PDU) *Tree {
 	p := pdu.Packet
-	t := &Tree{Frame: pdu.Frame, Index: pdu.Index, Proto: NativePrefix, Info: p.Info()}
+	t := &Tree{Frame: pdu.Frame, Index: pdu.Index, Proto: NativePrefix, Info: p.Info(), hiddenFrom: -1}
 	t.Items = make([]Item, 0, len(p.Nodes)+1)
 	t.Items = append(t.Items, Item{Abbrev: NativePrefix, Label: spec.MQTT.Name + ", " + spec.Packets[p.Type].Info(), Len: len(p.Raw)})
 	for i := range p.Nodes {
@@ -121,6 +125,15 @@ func nativeTree(pdu *dissect.PDU) *Tree {
 		})
 	}
 	for _, note := range p.Notes {
+		if note.Rule == spec.RuleRepeatsHidden {
+			// The reader's ceiling, not Wireshark's: compare up to it.
+			if t.hiddenFrom < 0 || note.Offset < t.hiddenFrom {
+				t.hiddenFrom = note.Offset
+			}
+		}
+		if note.Rule.ReaderOnly() {
+			continue // no Wireshark dissector makes these
+		}
 		e := Expert{Severity: severityName(note.Severity), Group: groupName(note.Rule.Group), Message: note.Message}
 		if note.Field != "" {
 			for i := range t.Items {
@@ -253,6 +266,17 @@ func compareTrees(l, r *Tree, mode cmpMode) []Diff {
 				lua[i].Show = pdmlShow(lua[i].Show)
 			}
 		}
+	}
+	if r.hiddenFrom > 0 {
+		// Only what the native tree shows: its first entries of a list
+		// cut at the ceiling on repeated entries.
+		kept := make([]Item, 0, len(r.Items))
+		for _, it := range lua {
+			if it.Depth == 0 || it.Offset < r.hiddenFrom {
+				kept = append(kept, it)
+			}
+		}
+		lua = kept
 	}
 	ref := r.Items
 	var diffs []Diff
