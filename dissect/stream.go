@@ -23,6 +23,9 @@ type PDU struct {
 	Packet  *Packet
 	State   *ConnState // the connection's state after this packet
 	ConnSeq int        // connection number in order of first appearance, from 1
+	// Via describes TLS and WebSocket under the packet; nil for plain TCP
+	// read without transport layers (transport.go).
+	Via *Via
 }
 
 // DefaultMaxPacketBuffer bounds the bytes kept of one MQTT packet that spans
@@ -40,6 +43,10 @@ type StreamConfig struct {
 	// OnClose, if set, is called when a connection ends: end is the frame
 	// whose FIN or RST closed it, nil when the capture ended first.
 	OnClose func(key ConnKey, st *ConnState, end *Frame, atEOF bool)
+	// Transport, if set, reads TLS and WebSocket under MQTT (transport.go).
+	Transport *TransportConfig
+	// OnConnNote receives what the transport layers say about a connection.
+	OnConnNote func(ConnNote)
 }
 
 // Streams builds the MQTT layer for an Assembler: it returns the function
@@ -49,9 +56,11 @@ func Streams(cfg *StreamConfig) func(ConnKey, *Frame) StreamHandler {
 	if cfg.MaxPacketBuffer <= 0 {
 		cfg.MaxPacketBuffer = DefaultMaxPacketBuffer
 	}
+	ts := newTransportShared(cfg.Transport, cfg.OnConnNote)
 	return func(key ConnKey, f *Frame) StreamHandler {
 		shared.conns++
-		return &mqttStream{shared: shared, key: key, seq: shared.conns, st: NewConnState(&cfg.Options)}
+		m := &mqttStream{shared: shared, key: key, seq: shared.conns, st: NewConnState(&cfg.Options)}
+		return ts.wrap(key, m)
 	}
 }
 
@@ -76,6 +85,7 @@ type mqttStream struct {
 	// last is the number and time of the connection's latest frame, for
 	// packets completed by the end of the connection.
 	last Frame
+	via  *Via // layers under MQTT, nil when not read
 }
 
 // dirState holds one direction's partial packet.
@@ -253,6 +263,7 @@ func (s *mqttStream) emit(ds *dirState, dir Direction, raw []byte, f *Frame) {
 	} else {
 		pdu.Src, pdu.Dst = s.key.Server, s.key.Client
 	}
+	pdu.Via = s.via
 	sh.frameIdx++
 	if sh.cfg.OnPDU != nil {
 		sh.cfg.OnPDU(pdu)
