@@ -150,11 +150,13 @@ import { readFileSync } from 'node:fs'
 const [url, version, clientId, bigLen, tlsMax, ciphers] = process.argv.slice(2)
 const opts = {
   protocolVersion: Number(version), clientId, clean: true, keepalive: 30,
-  reconnectPeriod: 0, connectTimeout: 5000,
+  reconnectPeriod: 0, connectTimeout: 20000,
   ca: readFileSync(process.env.CA_FILE), rejectUnauthorized: true,
 }
 if (tlsMax) { opts.maxVersion = tlsMax; opts.minVersion = tlsMax }
 if (ciphers) { opts.ciphers = ciphers }
+// wss:// takes its TLS options from wsOptions.
+opts.wsOptions = { ca: opts.ca, minVersion: opts.minVersion, maxVersion: opts.maxVersion, ciphers: opts.ciphers }
 if (Number(version) === 3) {
   opts.protocolId = 'MQIsdp' // MQTT 3.1: MQTT.js then offers the mqttv3.1 subprotocol
 }
@@ -176,7 +178,7 @@ client.on('connect', () => {
 client.on('message', () => {
   if (++got === 2) client.end(false, () => process.exit(0))
 })
-setTimeout(() => { console.error('timeout'); process.exit(3) }, 10000)
+setTimeout(() => { console.error('timeout'); process.exit(3) }, 30000)
 EOF
 
 # ---------------------------------------------------------------------------
@@ -217,12 +219,20 @@ capture() {
 	while read -r url ver id big max ciphers; do
 		[[ -z $url ]] && continue
 		log "$name: $url v$ver $id ${max:-} ${ciphers:-}"
-		CA_FILE="$WORK/ca.crt" timeout 20 node --tls-keylog="$WORK/$name.keys" node/client.mjs \
+		CA_FILE="$WORK/ca.crt" timeout 40 node --tls-keylog="$WORK/$name.keys" node/client.mjs \
 			"$url" "$ver" "$id" "$big" ${max:+"$max"} ${ciphers:+"$ciphers"} >>"$WORK/logs/client.log" 2>&1 ||
 			die "client $id failed"
 		sleep 0.3
 	done
-	sleep 0.5
+	# On a loaded machine tcpdump lags behind the traffic: stop it only
+	# once the file has stopped growing.
+	local i size prev=-1
+	for ((i = 0; i < 60; i++)); do
+		sleep 0.5
+		size=$(stat -c %s "$WORK/$name.pcap")
+		[[ $size == "$prev" ]] && break
+		prev=$size
+	done
 	stop_proc tcpdump INT
 	cp "$WORK/$name.pcap" "$OUT_DIR/$name.pcap"
 	cp "$WORK/$name.keys" "$OUT_DIR/$name.keys"

@@ -331,6 +331,7 @@ func (a *Analyzer) conn(p *dissect.PDU) *conn {
 	if p.State != nil && p.State.ClientID != "" {
 		c.row.ClientID = p.State.ClientID
 	}
+	setTransport(&c.row, p.Via)
 	c.publisher = publisherName(&c.row, p.Conn.Client)
 	a.conns[p.Conn] = c
 	return c
