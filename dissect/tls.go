@@ -584,6 +584,15 @@ func (t *tlsLayer) Gap(dir Direction, lost int, f *Frame) {
 }
 
 func (t *tlsLayer) Close(end *Frame, atEOF bool) {
+	if t.hidden > 0 && (!t.keys || t.decrypted == 0) && t.key.Server.Port() == httpsPort {
+		// Port 443 carries MQTT over WebSocket over TLS, but mostly HTTPS:
+		// one note says keys are missing there, not one per connection.
+		t.ts.quietTLS++
+		if t.ts.quietTLS > 1 {
+			t.inner.Close(end, atEOF)
+			return
+		}
+	}
 	if t.hidden > 0 && (!t.keys || t.decrypted == 0) {
 		f := end
 		if f == nil {
@@ -597,12 +606,22 @@ func (t *tlsLayer) Close(end *Frame, atEOF bool) {
 		case t.unsupported:
 			// Said at the ServerHello.
 		case !t.sawHello || !t.sawServer:
-			t.ts.note(t.key, f, "%s, %d bytes, not decrypted: the handshake is not in the capture (start the capture before the client connects)", what, t.bytes)
+			t.ts.note(t.key, f, "%s, %d bytes, not decrypted: the handshake is not in the capture (start the capture before the client connects)%s", what, t.bytes, t.more())
 		case t.ts.cfg.KeyLog == nil:
-			t.ts.note(t.key, f, "%s, %d bytes, keys not in the key log: no --tls-keylog given (run the client with SSLKEYLOGFILE=FILE or node --tls-keylog=FILE, then pass --tls-keylog FILE)", what, t.bytes)
+			t.ts.note(t.key, f, "%s, %d bytes, keys not in the key log: no --tls-keylog given (run the client with SSLKEYLOGFILE=FILE or node --tls-keylog=FILE, then pass --tls-keylog FILE)%s", what, t.bytes, t.more())
 		case !t.keys && t.sawServer:
-			t.ts.note(t.key, f, "%s, %d bytes, keys not in the key log (client random %x...)", what, t.bytes, t.clientRandom[:8])
+			t.ts.note(t.key, f, "%s, %d bytes, keys not in the key log (client random %x...)%s", what, t.bytes, t.clientRandom[:8], t.more())
 		}
 	}
 	t.inner.Close(end, atEOF)
+}
+
+// httpsPort is the WebSocket-over-TLS port, shared with HTTPS.
+const httpsPort = 443
+
+func (t *tlsLayer) more() string {
+	if t.key.Server.Port() == httpsPort {
+		return "; later TLS connections to port 443 without keys are not reported"
+	}
+	return ""
 }

@@ -418,3 +418,22 @@ func FuzzTLS(f *testing.F) {
 		}
 	})
 }
+
+// TestTLSOn443SaysOnce: port 443 is mostly HTTPS; undecrypted connections
+// there are reported once, not one note each.
+func TestTLSOn443SaysOnce(t *testing.T) {
+	chunks, _ := tlsSession(t, tls.VersionTLS13, 0, [][]byte{unhex(t, pingreq)}, [][]byte{unhex(t, "d0 00")})
+	b := pcapbuild.New(pcapbuild.Options{})
+	for i := range 3 {
+		c := b.Conn(netip.AddrPortFrom(tlsClient.Addr(), uint16(41000+i)), netip.MustParseAddrPort("192.0.2.1:443"))
+		c.Handshake()
+		for _, ch := range chunks {
+			c.Send(ch.dir, ch.data)
+		}
+		c.Close()
+	}
+	_, notes := runTransport(t, b.Pcap(), nil)
+	if len(notes) != 1 || !strings.Contains(notes[0], "later TLS connections to port 443 without keys are not reported") {
+		t.Errorf("notes: %q", notes)
+	}
+}

@@ -116,6 +116,8 @@ type transportShared struct {
 	// plainHTTP counts connections of WebSocket ports that carried HTTP
 	// without an Upgrade.
 	plainHTTP int
+	// quietTLS counts undecrypted TLS connections to port 443.
+	quietTLS int
 }
 
 // newTransportShared returns nil when cfg is nil: no transport layers.
