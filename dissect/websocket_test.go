@@ -149,6 +149,17 @@ func TestWebSocket(t *testing.T) {
 			want: "6:Connect Command:ws\n9:Publish Message [a/b]:ws\n13:Publish Message [a/b]:ws",
 		},
 		{
+			name: "MQTT 5.0, one message per packet, mqttv3.1 offered too",
+			build: func(t testing.TB, c *pcapbuild.Conn) {
+				c.Send(pcapbuild.ToServer, []byte(strings.Replace(wsUpgrade, ": mqtt\r", ": mqttv3.1, mqtt\r", 1)))
+				c.Send(pcapbuild.ToClient, []byte(wsAccept))
+				c.Send(pcapbuild.ToServer, wsBin(pcapbuild.ToServer, unhex(t, "10 0d 0004 4d515454 05 02 003c 00 0000")))
+				c.Send(pcapbuild.ToClient, wsBin(pcapbuild.ToClient, unhex(t, "20 03 00 00 00")))
+				c.Send(pcapbuild.ToServer, wsBin(pcapbuild.ToServer, unhex(t, "e0 00")))
+			},
+			want: "6:Connect Command:ws\n7:Connect Ack:ws\n8:Disconnect Req:ws",
+		},
+		{
 			name: "close with an error status",
 			build: func(t testing.TB, c *pcapbuild.Conn) {
 				c.Send(pcapbuild.ToServer, []byte(wsUpgrade))
