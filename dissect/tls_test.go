@@ -437,3 +437,24 @@ func TestTLSOn443SaysOnce(t *testing.T) {
 		t.Errorf("notes: %q", notes)
 	}
 }
+
+// TestTLSOn443IsNotMQTTWithoutUpgrade: decrypted traffic on 443 is HTTPS
+// unless it upgrades to WebSocket; it is never read as MQTT.
+func TestTLSOn443IsNotMQTTWithoutUpgrade(t *testing.T) {
+	chunks, keylog := tlsSession(t, tls.VersionTLS13, 0, [][]byte{unhex(t, connect311), []byte("GET / HTTP/1.1\r\n\r\n")}, [][]byte{unhex(t, "20 02 00 00")})
+	kl, err := ReadKeyLog(bytes.NewReader(keylog))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := pcapbuild.New(pcapbuild.Options{})
+	c := b.Conn(tlsClient, netip.MustParseAddrPort("192.0.2.1:443"))
+	c.Handshake()
+	for _, ch := range chunks {
+		c.Send(ch.dir, ch.data)
+	}
+	c.Close()
+	pkts, notes := runTransport(t, b.Pcap(), &TransportConfig{KeyLog: kl})
+	if len(pkts) > 0 || len(notes) != 1 || !strings.Contains(notes[0], "no WebSocket upgrade") {
+		t.Errorf("packets %q, notes %q", pkts, notes)
+	}
+}

@@ -217,7 +217,9 @@ func (s *sniffer) decide(dir Direction, data []byte) {
 	port := s.key.Server.Port()
 	switch {
 	case s.tlsAllowed && looksTLS(data, !s.ts.tlsPort.has(port)):
-		up := &sniffer{ts: s.ts, key: s.key, inner: s.inner, via: s.via, wsOnly: s.wsOnly && !s.ts.tlsPort.has(port)}
+		// Above TLS, port 443 is HTTPS unless a WebSocket upgrade says
+		// otherwise; other TLS ports carry MQTT directly.
+		up := &sniffer{ts: s.ts, key: s.key, inner: s.inner, via: s.via, wsOnly: port == httpsPort || (s.wsOnly && !s.ts.tlsPort.has(port))}
 		s.via.Transport = TransportTLS
 		s.next = newTLSLayer(s.ts, s.key, up, s.via)
 	case dir == ToServer && hasPrefix(data, "GET "), dir == ToClient && hasPrefix(data, "HTTP/1."):
@@ -228,8 +230,30 @@ func (s *sniffer) decide(dir Direction, data []byte) {
 		}
 		s.next = newWSLayer(s.ts, s.key, s.inner, s.via)
 	default:
+		if s.wsOnly && !httpLike(data) {
+			// WebSocket frames without their upgrade: the capture started
+			// mid-connection, and the subprotocol is unknown.
+			s.ts.note(s.key, &s.last, "no WebSocket upgrade at the start of this connection (did the capture start after it?): not read")
+		}
 		s.next = s.plain()
 	}
+}
+
+// httpLike says whether b starts like HTTP/1.x: a method name and a space,
+// or a status line. Used to skip plain HTTP quietly on WebSocket ports.
+func httpLike(b []byte) bool {
+	if hasPrefix(b, "HTTP/") {
+		return true
+	}
+	for i, c := range b {
+		switch {
+		case c == ' ' && i > 0:
+			return true
+		case c < 'A' || c > 'Z' || i >= 10:
+			return false
+		}
+	}
+	return false
 }
 
 func (s *sniffer) Gap(dir Direction, lost int, f *Frame) {

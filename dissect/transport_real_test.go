@@ -2,6 +2,7 @@ package dissect
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -255,3 +256,30 @@ func compareInfoLast(t *testing.T, path string, got []decodedPDU) {
 		}
 	}
 }
+
+func benchmarkTransport(b *testing.B, name string) {
+	capture := filepath.Join("..", "testdata", "transport", name)
+	data, err := os.ReadFile(capture)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tc := transportKeyLog(b, capture)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		cfg := RunConfig{}
+		cfg.Transport = tc
+		n := 0
+		cfg.OnPDU = func(*PDU) { n++ }
+		if _, err := Run(context.Background(), bytes.NewReader(data), &cfg); err != nil || n == 0 {
+			b.Fatal(err, n)
+		}
+	}
+}
+
+// Decoding speed over each transport, capture bytes per second (TLS:
+// record parsing, key derivation per session and AEAD decryption).
+func BenchmarkTLS12(b *testing.B)     { benchmarkTransport(b, "tls12.pcap") }
+func BenchmarkTLS13(b *testing.B)     { benchmarkTransport(b, "tls13.pcap") }
+func BenchmarkWebSocket(b *testing.B) { benchmarkTransport(b, "ws.pcap") }
+func BenchmarkWSS(b *testing.B)       { benchmarkTransport(b, "wss.pcap") }

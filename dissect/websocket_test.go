@@ -205,6 +205,13 @@ func TestWebSocket(t *testing.T) {
 			notes: `WebSocket upgrade refused: "HTTP/1.1 400 Bad Request"`,
 		},
 		{
+			name: "frames without their upgrade (capture started late)",
+			build: func(t testing.TB, c *pcapbuild.Conn) {
+				c.Send(pcapbuild.ToServer, wsBin(pcapbuild.ToServer, unhex(t, connect311)))
+			},
+			notes: "no WebSocket upgrade at the start of this connection (did the capture start after it?): not read",
+		},
+		{
 			name: "plain HTTP on a WebSocket port is ignored",
 			build: func(t testing.TB, c *pcapbuild.Conn) {
 				c.Send(pcapbuild.ToServer, []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
