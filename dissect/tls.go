@@ -156,6 +156,7 @@ type tlsLayer struct {
 	sawServer    bool // a ServerHello was read
 	keys         bool // the session's secrets are in the key log
 	unsupported  bool // a version or suite not decrypted
+	earlyData    bool // the ClientHello offered 0-RTT data
 	bytes        int  // bytes of TLS records seen
 	hidden       int  // bytes of protected records not decrypted
 	decrypted    int  // records decrypted
@@ -274,6 +275,12 @@ func (t *tlsLayer) record(h *tlsHalf, dir Direction, rec []byte, f *Frame) {
 		return
 	}
 	plain, inner, ok := t.open(h, rec)
+	if !ok && dir == ToServer && t.earlyData && h.appSecret != nil && t.info.Version == tls13 {
+		// 0-RTT data (RFC 8446 §4.2.10) is protected with the early
+		// traffic secret, which MQTT does not need: skip it.
+		t.hidden += len(rec)
+		return
+	}
 	if !ok {
 		t.note(f, "TLS record from the %s could not be decrypted (bad record MAC: wrong key, or records missing from the capture): the rest of this direction is not read", sideName(dir))
 		t.hidden += len(rec)
@@ -407,6 +414,7 @@ func (t *tlsLayer) message(h *tlsHalf, dir Direction, typ byte, body []byte, f *
 		if dir == ToServer && len(body) >= 34 {
 			copy(t.clientRandom[:], body[2:34])
 			t.sawHello = true
+			t.earlyData = helloOffersEarlyData(body)
 		}
 	case hsServerHello:
 		if dir == ToClient && len(body) >= 38 {
@@ -421,6 +429,37 @@ func (t *tlsLayer) message(h *tlsHalf, dir Direction, typ byte, body []byte, f *
 			h.update = true
 		}
 	}
+}
+
+// helloOffersEarlyData reports whether a ClientHello body carries the
+// early_data extension (42, RFC 8446 §4.2.10).
+func helloOffersEarlyData(body []byte) bool {
+	p := 34
+	for _, lenBytes := range []int{1, 2, 1} { // session id, cipher suites, compression methods
+		if len(body) < p+lenBytes {
+			return false
+		}
+		n := int(body[p])
+		if lenBytes == 2 {
+			n = int(binary.BigEndian.Uint16(body[p:]))
+		}
+		p += lenBytes + n
+	}
+	if len(body) < p+2 {
+		return false
+	}
+	ext := body[p+2 : min(len(body), p+2+int(binary.BigEndian.Uint16(body[p:])))]
+	for len(ext) >= 4 {
+		et, el := binary.BigEndian.Uint16(ext), int(binary.BigEndian.Uint16(ext[2:]))
+		if et == 42 {
+			return true
+		}
+		if len(ext) < 4+el {
+			break
+		}
+		ext = ext[4+el:]
+	}
+	return false
 }
 
 // serverHello reads the version and suite and, with the key log's

@@ -246,8 +246,12 @@ func TestTLS13SuitesAndKeyUpdate(t *testing.T) {
 			b := pcapbuild.New(pcapbuild.Options{})
 			c := b.Conn(tlsClient, tlsServer)
 			c.Handshake()
-			hello := append(append([]byte{3, 3}, cr...), 0, 0, 2, byte(suite>>8), byte(suite), 1, 0, 0, 0)
-			c.Send(pcapbuild.ToServer, handshakeRecord(hsClientHello, hello))
+			// The ClientHello offers early data (extension 42): 0-RTT
+			// records under a key not in the key log are skipped.
+			hello := append(append([]byte{3, 3}, cr...), 0, 0, 2, byte(suite>>8), byte(suite), 1, 0, 0, 4, 0, 42, 0, 0)
+			early := &tls13Writer{l: layer}
+			early.use(randBytes(hl))
+			c.Send(pcapbuild.ToServer, append(handshakeRecord(hsClientHello, hello), early.seal(recApplicationData, unhex(t, connect311))...))
 			sh := append(append([]byte{3, 3}, sr...), 0, byte(suite>>8), byte(suite), 0, 0, 6, 0, 43, 0, 2, 3, 4)
 			finished := append([]byte{hsFinished, 0, 0, byte(hl)}, make([]byte, hl)...)
 			flight := append(handshakeRecord(hsServerHello, sh), recChangeCipherSpec, 3, 3, 0, 1, 1)
@@ -266,6 +270,8 @@ func TestTLS13SuitesAndKeyUpdate(t *testing.T) {
 			}
 			c.SendSplit(pcapbuild.ToClient, flight, cuts...)
 			sw.use(secrets["SERVER_TRAFFIC_SECRET_0"])
+			// EndOfEarlyData (RFC 8446 §4.5), still under the early key.
+			c.Send(pcapbuild.ToServer, early.seal(recHandshake, []byte{5, 0, 0, 0}))
 			c.Send(pcapbuild.ToServer, append([]byte{recChangeCipherSpec, 3, 3, 0, 1, 1}, cw.seal(recHandshake, finished)...))
 			cw.use(secrets["CLIENT_TRAFFIC_SECRET_0"])
 			c.Send(pcapbuild.ToServer, cw.seal(recApplicationData, unhex(t, connect311)))
