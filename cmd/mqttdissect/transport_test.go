@@ -20,6 +20,7 @@ func TestDecodeTransports(t *testing.T) {
 		golden        string
 	}{
 		{"tls12.pcap", "tls12.keys", nil, "tls12.txt"},
+		{"tls12.pcap", "tls12.keys", []string{"-V", "--type", "connack"}, "tls12.tree.txt"},
 		{"tls13.pcap", "tls13.keys", []string{"--format", "jsonl"}, "tls13.jsonl"},
 		{"ws.pcap", "", []string{"-V", "--type", "connect,connack"}, "ws.tree.txt"},
 		{"wss.pcap", "wss.keys", []string{"--format", "jsonl", "--type", "connect"}, "wss.jsonl"},
