@@ -168,13 +168,13 @@ func newTLSLayer(ts *transportShared, key ConnKey, inner StreamHandler, via *Via
 	return &tlsLayer{ts: ts, key: key, inner: inner, via: via}
 }
 
-func (t *tlsLayer) note(f *Frame, format string, args ...any) {
+func (t *tlsLayer) note(f *Frame, kind NoteKind, format string, args ...any) {
 	t.notes++
 	switch {
 	case t.notes < maxConnNotes:
-		t.ts.note(t.key, f, format, args...)
+		t.ts.note(t.key, f, kind, format, args...)
 	case t.notes == maxConnNotes:
-		t.ts.note(t.key, f, "further TLS notes on this connection not shown")
+		t.ts.note(t.key, f, kind, "further TLS notes on this connection not shown")
 	}
 }
 
@@ -231,9 +231,9 @@ func (t *tlsLayer) header(h *tlsHalf, dir Direction, b []byte, f *Frame) bool {
 	typ, ver, n := b[0], binary.BigEndian.Uint16(b[1:]), int(binary.BigEndian.Uint16(b[3:]))
 	switch {
 	case typ < recChangeCipherSpec || typ > recApplicationData || ver>>8 != 3:
-		t.note(f, "TLS record of unknown type %d or version %#04x from the %s: the rest of this direction is not read", typ, ver, sideName(dir))
+		t.note(f, NoteTLSError, "TLS record of unknown type %d or version %#04x from the %s: the rest of this direction is not read", typ, ver, sideName(dir))
 	case n > maxTLSRecord:
-		t.note(f, "TLS record of %d bytes from the %s, over the %d-byte limit (RFC 5246 §6.2.3): the rest of this direction is not read", n, sideName(dir), maxTLSRecord)
+		t.note(f, NoteTLSError, "TLS record of %d bytes from the %s, over the %d-byte limit (RFC 5246 §6.2.3): the rest of this direction is not read", n, sideName(dir), maxTLSRecord)
 	default:
 		return true
 	}
@@ -282,7 +282,7 @@ func (t *tlsLayer) record(h *tlsHalf, dir Direction, rec []byte, f *Frame) {
 		return
 	}
 	if !ok {
-		t.note(f, "TLS record from the %s could not be decrypted (bad record MAC: wrong key, or records missing from the capture): the rest of this direction is not read", sideName(dir))
+		t.note(f, NoteTLSError, "TLS record from the %s could not be decrypted (bad record MAC: wrong key, or records missing from the capture): the rest of this direction is not read", sideName(dir))
 		t.hidden += len(rec)
 		t.breakDir(h, dir, f)
 		return
@@ -298,7 +298,7 @@ func (t *tlsLayer) record(h *tlsHalf, dir Direction, rec []byte, f *Frame) {
 		t.handshake(h, dir, plain, f)
 	case recAlert:
 		if len(plain) >= 2 && plain[0] == 2 {
-			t.note(f, "TLS fatal alert %d from the %s", plain[1], sideName(dir))
+			t.note(f, NoteTLSError, "TLS fatal alert %d from the %s", plain[1], sideName(dir))
 		}
 	}
 	if t.info.Version == tls13 {
@@ -496,7 +496,7 @@ func (t *tlsLayer) serverHello(body []byte, f *Frame) {
 	t.via.TLS = &t.info
 	si, ok := suites[suite]
 	if !ok || (si.tls13 != (version == tls13)) || (version != tls12 && version != tls13) {
-		t.note(f, "%s with %s is not decrypted (only the AEAD suites of TLS 1.2 and 1.3 are)", TLSVersionName(version), CipherSuiteName(suite))
+		t.note(f, NoteTLSNotDecrypted, "%s with %s is not decrypted (only the AEAD suites of TLS 1.2 and 1.3 are)", TLSVersionName(version), CipherSuiteName(suite))
 		t.unsupported = true
 		return
 	}
@@ -617,7 +617,7 @@ func (t *tlsLayer) Gap(dir Direction, lost int, f *Frame) {
 	}
 	if h.encrypted && h.aead != nil {
 		// Record boundaries and sequence numbers are lost with the bytes.
-		t.note(f, "bytes lost from the %s inside TLS: the rest of this direction cannot be decrypted", sideName(dir))
+		t.note(f, NoteTLSError, "bytes lost from the %s inside TLS: the rest of this direction cannot be decrypted", sideName(dir))
 	}
 	t.breakDir(h, dir, f)
 }
@@ -645,11 +645,11 @@ func (t *tlsLayer) Close(end *Frame, atEOF bool) {
 		case t.unsupported:
 			// Said at the ServerHello.
 		case !t.sawHello || !t.sawServer:
-			t.ts.note(t.key, f, "%s, %d bytes, not decrypted: the handshake is not in the capture (start the capture before the client connects)%s", what, t.bytes, t.more())
+			t.ts.note(t.key, f, NoteTLSNotDecrypted, "%s, %d bytes, not decrypted: the handshake is not in the capture (start the capture before the client connects)%s", what, t.bytes, t.more())
 		case t.ts.cfg.KeyLog == nil:
-			t.ts.note(t.key, f, "%s, %d bytes, keys not in the key log: no --tls-keylog given (run the client with SSLKEYLOGFILE=FILE or node --tls-keylog=FILE, then pass --tls-keylog FILE)%s", what, t.bytes, t.more())
+			t.ts.note(t.key, f, NoteTLSNotDecrypted, "%s, %d bytes, keys not in the key log: no --tls-keylog given (run the client with SSLKEYLOGFILE=FILE or node --tls-keylog=FILE, then pass --tls-keylog FILE)%s", what, t.bytes, t.more())
 		case !t.keys && t.sawServer:
-			t.ts.note(t.key, f, "%s, %d bytes, keys not in the key log (client random %x...)%s", what, t.bytes, t.clientRandom[:8], t.more())
+			t.ts.note(t.key, f, NoteTLSNotDecrypted, "%s, %d bytes, keys not in the key log (client random %x...)%s", what, t.bytes, t.clientRandom[:8], t.more())
 		}
 	}
 	t.inner.Close(end, atEOF)

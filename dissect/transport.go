@@ -57,9 +57,30 @@ type TransportConfig struct {
 // another subprotocol, a record-layer error.
 type ConnNote struct {
 	Conn    ConnKey
+	Kind    NoteKind
 	Frame   int // the frame the note is about (the latest one of the connection when it closed)
 	Time    time.Time
 	Message string
+}
+
+// NoteKind sorts connection notes for reports.
+type NoteKind uint8
+
+// Kinds of connection notes.
+const (
+	NoteTLSNotDecrypted NoteKind = iota // TLS whose keys are missing, or a suite not decrypted
+	NoteTLSError                        // a record-layer error: bad MAC, unknown record, lost bytes, fatal alert
+	NoteWSNotRead                       // WebSocket not read: another subprotocol, refused or missing upgrade
+	NoteWSFraming                       // WebSocket framing RFC 6455 forbids, or a close with an error
+)
+
+var noteKindNames = [...]string{"tls.not_decrypted", "tls.error", "websocket.not_read", "websocket.framing"}
+
+func (k NoteKind) String() string {
+	if int(k) < len(noteKindNames) {
+		return noteKindNames[k]
+	}
+	return fmt.Sprintf("note_kind(%d)", uint8(k))
 }
 
 func (n ConnNote) String() string {
@@ -139,11 +160,11 @@ func (s *portSet) setExact(ports []uint16) {
 	}
 }
 
-func (ts *transportShared) note(key ConnKey, f *Frame, format string, args ...any) {
+func (ts *transportShared) note(key ConnKey, f *Frame, kind NoteKind, format string, args ...any) {
 	if ts.onNote == nil {
 		return
 	}
-	n := ConnNote{Conn: key, Message: fmt.Sprintf(format, args...)}
+	n := ConnNote{Conn: key, Kind: kind, Message: fmt.Sprintf(format, args...)}
 	if f != nil {
 		n.Frame, n.Time = f.Number, f.Time
 	}
@@ -233,7 +254,7 @@ func (s *sniffer) decide(dir Direction, data []byte) {
 		if s.wsOnly && !httpLike(data) {
 			// WebSocket frames without their upgrade: the capture started
 			// mid-connection, and the subprotocol is unknown.
-			s.ts.note(s.key, &s.last, "no WebSocket upgrade at the start of this connection (did the capture start after it?): not read")
+			s.ts.note(s.key, &s.last, NoteWSNotRead, "no WebSocket upgrade at the start of this connection (did the capture start after it?): not read")
 		}
 		s.next = s.plain()
 	}

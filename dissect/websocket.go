@@ -147,13 +147,13 @@ func newWSLayer(ts *transportShared, key ConnKey, inner StreamHandler, via *Via)
 	return &wsLayer{ts: ts, key: key, inner: inner, via: via}
 }
 
-func (w *wsLayer) note(f *Frame, format string, args ...any) {
+func (w *wsLayer) note(f *Frame, kind NoteKind, format string, args ...any) {
 	w.notes++
 	switch {
 	case w.notes < maxConnNotes:
-		w.ts.note(w.key, f, format, args...)
+		w.ts.note(w.key, f, kind, format, args...)
 	case w.notes == maxConnNotes:
-		w.ts.note(w.key, f, "further WebSocket notes on this connection not shown")
+		w.ts.note(w.key, f, kind, "further WebSocket notes on this connection not shown")
 	}
 }
 
@@ -192,7 +192,7 @@ func (w *wsLayer) httpHeader(h *wsHalf, dir Direction, data []byte, f *Frame) []
 	i := bytes.Index(h.http[from:], []byte("\r\n\r\n"))
 	if i < 0 {
 		if len(h.http) >= maxHTTPHeader {
-			w.note(f, "HTTP header over %d bytes without its end: WebSocket not read", maxHTTPHeader)
+			w.note(f, NoteWSNotRead, "HTTP header over %d bytes without its end: WebSocket not read", maxHTTPHeader)
 			w.kill()
 		}
 		return nil
@@ -243,7 +243,7 @@ func (w *wsLayer) request(head string, f *Frame) {
 		return
 	}
 	if p := headerValue(head, "Sec-WebSocket-Protocol"); p != "" && !mqttSubprotocol(p) {
-		w.note(f, "WebSocket subprotocol %q is not MQTT: not read", p)
+		w.note(f, NoteWSNotRead, "WebSocket subprotocol %q is not MQTT: not read", p)
 		w.kill()
 	}
 }
@@ -253,13 +253,13 @@ func (w *wsLayer) response(head string, f *Frame) {
 	fields := strings.Fields(status)
 	if len(fields) < 2 || fields[1] != "101" {
 		if w.half[ToServer].phase != wsDead {
-			w.note(f, "WebSocket upgrade refused: %s", strconv.Quote(status))
+			w.note(f, NoteWSFraming, "WebSocket upgrade refused: %s", strconv.Quote(status))
 		}
 		w.kill()
 		return
 	}
 	if p := headerValue(head, "Sec-WebSocket-Protocol"); p != "" && !mqttSubprotocol(p) {
-		w.note(f, "WebSocket subprotocol %q is not MQTT: not read", p)
+		w.note(f, NoteWSNotRead, "WebSocket subprotocol %q is not MQTT: not read", p)
 		w.kill()
 	}
 }
@@ -337,7 +337,7 @@ func (w *wsLayer) header(h *wsHalf, dir Direction, data []byte, f *Frame) []byte
 	if fr.PayloadLen >= 1<<63 {
 		// RFC 6455 §5.2: "the most significant bit MUST be 0". The frame's
 		// end is unknowable: look for the next frame.
-		w.note(f, "WebSocket frame length %d has its top bit set (RFC 6455 §5.2): frames lost until the next plausible one", fr.PayloadLen)
+		w.note(f, NoteWSFraming, "WebSocket frame length %d has its top bit set (RFC 6455 §5.2): frames lost until the next plausible one", fr.PayloadLen)
 		w.lose(h, dir, f)
 		return data
 	}
@@ -354,39 +354,39 @@ func (w *wsLayer) header(h *wsHalf, dir Direction, data []byte, f *Frame) []byte
 func (w *wsLayer) check(h *wsHalf, dir Direction, f *Frame) {
 	fr := &h.frame
 	if fr.RSV != 0 {
-		w.note(f, "WebSocket frame with reserved bits %#x and no extension negotiated (RFC 6455 §5.2)", fr.RSV)
+		w.note(f, NoteWSFraming, "WebSocket frame with reserved bits %#x and no extension negotiated (RFC 6455 §5.2)", fr.RSV)
 	}
 	if fr.Masked != (dir == ToServer) {
 		if dir == ToServer {
-			w.note(f, "WebSocket frame from the client not masked (RFC 6455 §5.1)")
+			w.note(f, NoteWSFraming, "WebSocket frame from the client not masked (RFC 6455 §5.1)")
 		} else {
-			w.note(f, "WebSocket frame from the server masked (RFC 6455 §5.1)")
+			w.note(f, NoteWSFraming, "WebSocket frame from the server masked (RFC 6455 §5.1)")
 		}
 	}
 	switch op := fr.Opcode; {
 	case op >= wsClose:
 		if _, ok := wsOpcodeNames[op]; !ok {
-			w.note(f, "WebSocket frame with reserved opcode %#x: payload skipped (RFC 6455 §5.2)", op)
+			w.note(f, NoteWSFraming, "WebSocket frame with reserved opcode %#x: payload skipped (RFC 6455 §5.2)", op)
 		} else if !fr.Fin || fr.PayloadLen > maxControlPayload {
-			w.note(f, "WebSocket control frame fragmented or over 125 bytes (RFC 6455 §5.5)")
+			w.note(f, NoteWSFraming, "WebSocket control frame fragmented or over 125 bytes (RFC 6455 §5.5)")
 		}
 	case op == wsContinuation:
 		if !h.msgOpen {
-			w.note(f, "WebSocket continuation frame without a message to continue (RFC 6455 §5.4)")
+			w.note(f, NoteWSFraming, "WebSocket continuation frame without a message to continue (RFC 6455 §5.4)")
 		}
 	case op == wsText || op == wsBinary:
 		if h.msgOpen {
-			w.note(f, "WebSocket data frame inside a fragmented message (RFC 6455 §5.4)")
+			w.note(f, NoteWSFraming, "WebSocket data frame inside a fragmented message (RFC 6455 §5.4)")
 		}
 		if op == wsText && !h.textSaid {
 			h.textSaid = true
-			w.note(f, "MQTT in a WebSocket text frame: MQTT 5.0 §6 requires binary frames")
+			w.note(f, NoteWSFraming, "MQTT in a WebSocket text frame: MQTT 5.0 §6 requires binary frames")
 		}
 	default:
-		w.note(f, "WebSocket frame with reserved opcode %#x: payload skipped (RFC 6455 §5.2)", op)
+		w.note(f, NoteWSFraming, "WebSocket frame with reserved opcode %#x: payload skipped (RFC 6455 §5.2)", op)
 	}
 	if h.closed {
-		w.note(f, "WebSocket frame after Close (RFC 6455 §5.5.1)")
+		w.note(f, NoteWSFraming, "WebSocket frame after Close (RFC 6455 §5.5.1)")
 	}
 }
 
@@ -441,7 +441,7 @@ func (w *wsLayer) frameEnd(h *wsHalf, dir Direction, f *Frame) {
 				if name == "" {
 					name = "Unknown"
 				}
-				w.note(f, "WebSocket Close from the %s with status %d (%s) %q", sideName(dir), code, name, TextShow(h.ctl[2:]))
+				w.note(f, NoteWSFraming, "WebSocket Close from the %s with status %d (%s) %q", sideName(dir), code, name, TextShow(h.ctl[2:]))
 			}
 		}
 	}
@@ -466,7 +466,7 @@ func (w *wsLayer) Gap(dir Direction, lost int, f *Frame) {
 	case wsDead, wsLost:
 		return
 	case wsHTTP:
-		w.note(f, "bytes lost inside the WebSocket upgrade: not read")
+		w.note(f, NoteWSNotRead, "bytes lost inside the WebSocket upgrade: not read")
 		w.kill()
 		return
 	}

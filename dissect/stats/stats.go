@@ -212,6 +212,7 @@ func (a *Analyzer) Attach(rc *dissect.RunConfig) {
 			onClose(key, st, end, atEOF)
 		}
 	}
+	a.attachTransport(rc)
 }
 
 // Analyze runs the decoder over r with rc (nil: defaults) and returns the

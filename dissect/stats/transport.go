@@ -38,3 +38,17 @@ func transports(d *doc, rows []Session) {
 	}
 	d.table(t)
 }
+
+// attachTransport makes what the TLS and WebSocket layers say about whole
+// connections (keys missing, record errors, framing) problems of the
+// report, so a report read without the terminal's stderr still says them.
+func (a *Analyzer) attachTransport(rc *dissect.RunConfig) {
+	onNote := rc.OnConnNote
+	rc.OnConnNote = func(n dissect.ConnNote) {
+		kind := n.Kind.String()
+		a.problem("transport", kind, "warning", kind, n.Message, n.Frame)
+		if onNote != nil {
+			onNote(n)
+		}
+	}
+}

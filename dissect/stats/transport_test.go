@@ -75,3 +75,32 @@ func TestSessionTransport(t *testing.T) {
 		})
 	}
 }
+
+// TestTransportProblems: TLS without keys is a problem of the report, not
+// only a line on stderr.
+func TestTransportProblems(t *testing.T) {
+	f, err := os.Open(filepath.Join("..", "..", "testdata", "transport", "tls12.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	notes := 0
+	rc := &dissect.RunConfig{}
+	rc.OnConnNote = func(dissect.ConnNote) { notes++ }
+	r, _, err := Analyze(context.Background(), f, rc, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if notes != 3 {
+		t.Errorf("%d notes passed on, want 3", notes)
+	}
+	var found bool
+	for _, p := range r.Problems {
+		if p.Category == "transport" && p.Kind == "tls.not_decrypted" && p.Count == 3 && strings.Contains(p.Message, "keys not in the key log") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no tls.not_decrypted problem with 3 connections: %+v", r.Problems)
+	}
+}
