@@ -464,3 +464,27 @@ func TestTLSOn443IsNotMQTTWithoutUpgrade(t *testing.T) {
 		t.Errorf("packets %q, notes %q", pkts, notes)
 	}
 }
+
+// FuzzReadKeyLog: any file is read or refused without a panic, and an
+// error never quotes the file.
+func FuzzReadKeyLog(f *testing.F) {
+	cr := strings.Repeat("ab", 32)
+	f.Add([]byte("CLIENT_RANDOM " + cr + " " + strings.Repeat("5a", 48) + "\n"))
+	f.Add([]byte("# comment\n\nSERVER_TRAFFIC_SECRET_0 " + cr + " " + strings.Repeat("5a", 32)))
+	f.Add([]byte("CLIENT_RANDOM " + cr + " 5a5\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		kl, err := ReadKeyLog(bytes.NewReader(b))
+		if err != nil {
+			msg := err.Error()
+			for _, w := range strings.Fields(string(b)) {
+				if len(w) >= 8 && strings.Contains(msg, w) && !strings.Contains(ErrKeyLog.Error()+" (want LABEL CLIENT_RANDOM SECRET) (the client random is not 32 bytes of hex) (the client random is not hex) (the secret is not hex of at most 64 bytes) (the secret is not hex) (a line over 4096 bytes)", w) {
+					t.Fatalf("error %q quotes the key log (%q)", msg, w)
+				}
+			}
+			return
+		}
+		if kl.Entries > len(b) {
+			t.Fatalf("%d entries from %d bytes", kl.Entries, len(b))
+		}
+	})
+}
