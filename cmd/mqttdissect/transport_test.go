@@ -1,10 +1,13 @@
 package main
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mqttdissect/mqttdissect/internal/pcapbuild"
 )
 
 func transportFile(name string) string {
@@ -95,5 +98,33 @@ func TestTransportFlagErrors(t *testing.T) {
 	_, stderr, _ := runBinary(t, nil, "decode", "--tls-keylog", bad)
 	if !strings.Contains(stderr, "line 1") || strings.Contains(stderr, "1111111111111111") {
 		t.Errorf("stderr %q: want the line number and no secret", stderr)
+	}
+}
+
+// TestWSPortFlag: MQTT over WebSocket on a port of one's own is read with
+// --ws-port and not without it.
+func TestWSPortFlag(t *testing.T) {
+	upgrade := "GET /mqtt HTTP/1.1\r\nHost: b\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n"
+	accept := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n"
+	// A CONNECT in one binary frame, masked with a zero key.
+	connect := []byte{0x10, 0x0c, 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 60, 0, 0}
+	frame := append([]byte{0x82, 0x80 | byte(len(connect)), 0, 0, 0, 0}, connect...)
+	b := pcapbuild.New(pcapbuild.Options{})
+	c := b.Conn(netip.MustParseAddrPort("192.0.2.10:40000"), netip.MustParseAddrPort("192.0.2.1:9002"))
+	c.Handshake()
+	c.Send(pcapbuild.ToServer, []byte(upgrade))
+	c.Send(pcapbuild.ToClient, []byte(accept))
+	c.Send(pcapbuild.ToServer, frame)
+	c.Close()
+	path := filepath.Join(t.TempDir(), "ws9002.pcap")
+	if err := os.WriteFile(path, b.Pcap(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, _ := runBinary(t, nil, "decode", path); out != "" {
+		t.Errorf("read without --ws-port:\n%s", out)
+	}
+	out, stderr, code := runBinary(t, nil, "decode", "--ws-port", "9002", "--format", "jsonl", path)
+	if code != 0 || !strings.Contains(out, `"transport":"ws"`) || !strings.Contains(out, `"type":"CONNECT"`) {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, stderr)
 	}
 }
