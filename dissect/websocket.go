@@ -470,12 +470,16 @@ func (w *wsLayer) Gap(dir Direction, lost int, f *Frame) {
 		w.kill()
 		return
 	}
-	if h.inBody && lost >= 0 && uint64(lost) < h.left {
-		// The loss is inside this frame's payload: its end is still known.
+	if h.inBody && lost >= 0 && uint64(lost) <= h.left {
+		// The loss is inside this frame's payload (or ends with it): the
+		// frame's end, and so the next header, is still known.
 		h.left -= uint64(lost)
 		h.maskPos = (h.maskPos + lost) & 3
 		if h.frame.isData() {
 			w.inner.Gap(dir, lost, f)
+		}
+		if h.left == 0 {
+			w.frameEnd(h, dir, f)
 		}
 		return
 	}

@@ -233,6 +233,19 @@ func TestWebSocket(t *testing.T) {
 			},
 			want: "6:Connect Command:ws\n10:Publish Message [a/b]:ws:mqtt.truncated,mqtt.gap\n10:Ping Request:ws:mqtt.gap",
 		},
+		{
+			name: "lost bytes up to a frame's end: the next frame is read",
+			build: func(t testing.TB, c *pcapbuild.Conn) {
+				c.Send(pcapbuild.ToServer, []byte(wsUpgrade))
+				c.Send(pcapbuild.ToClient, []byte(wsAccept))
+				f := wsBin(pcapbuild.ToServer, publish200(t))
+				c.Send(pcapbuild.ToServer, f[:50])
+				c.Drop(pcapbuild.ToServer, len(f)-50)
+				c.Send(pcapbuild.ToServer, wsBin(pcapbuild.ToServer, unhex(t, pingreq)))
+				c.Ack(pcapbuild.ToClient)
+			},
+			want: "8:Publish Message [a/b]:ws:mqtt.unknown_version,mqtt.truncated,mqtt.gap\n8:Ping Request:ws:mqtt.unknown_version,mqtt.gap",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
