@@ -46,10 +46,12 @@ type RunStats struct {
 // frames, flushes nothing further, and returns ctx.Err().
 func Run(ctx context.Context, r io.Reader, cfg *RunConfig) (RunStats, error) {
 	var stats RunStats
-	ports := cfg.Ports
-	if len(ports) == 0 {
-		ports = []uint16{1883}
+	var tc TransportConfig
+	if cfg.Transport != nil {
+		tc = *cfg.Transport
 	}
+	tc.MQTTPorts = cfg.Ports
+	ports := watchedPorts(cfg.Ports, &tc)
 	cr, err := OpenCapture(r, ports)
 	if err != nil {
 		return stats, err
@@ -60,6 +62,7 @@ func Run(ctx context.Context, r io.Reader, cfg *RunConfig) (RunStats, error) {
 	if sc.Counters == nil {
 		sc.Counters = &counters
 	}
+	sc.Transport = &tc
 	sc.OnPDU = func(p *PDU) {
 		stats.Packets++
 		if p.Packet.Malformed {

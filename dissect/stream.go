@@ -24,6 +24,9 @@ type PDU struct {
 	Packet  *Packet
 	State   *ConnState // the connection's state after this packet
 	ConnSeq int        // connection number in order of first appearance, from 1
+	// Via describes TLS and WebSocket under the packet; nil for plain TCP
+	// read without transport layers (transport.go).
+	Via *Via
 }
 
 // DefaultMaxPacketBuffer bounds the bytes kept of one MQTT packet that spans
@@ -45,6 +48,10 @@ type StreamConfig struct {
 	OnClose func(key ConnKey, st *ConnState, end *Frame, atEOF bool)
 	// Counters, if set, receives the totals of the streams' work.
 	Counters *StreamCounters
+	// Transport, if set, reads TLS and WebSocket under MQTT (transport.go).
+	Transport *TransportConfig
+	// OnConnNote receives what the transport layers say about a connection.
+	OnConnNote func(ConnNote)
 }
 
 // StreamCounters are totals over all connections of a Streams.
@@ -78,6 +85,7 @@ func Streams(cfg *StreamConfig) func(ConnKey, *Frame) StreamHandler {
 	if cfg.MaxPacketBuffer <= 0 {
 		cfg.MaxPacketBuffer = DefaultMaxPacketBuffer
 	}
+	ts := newTransportShared(cfg.Transport, cfg.OnConnNote)
 	return func(key ConnKey, f *Frame) StreamHandler {
 		shared.conns++
 		var s *mqttStream
@@ -87,7 +95,7 @@ func Streams(cfg *StreamConfig) func(ConnKey, *Frame) StreamHandler {
 			s = new(mqttStream)
 		}
 		*s = mqttStream{shared: shared, key: key, seq: shared.conns, st: NewConnState(&cfg.Options)}
-		return s
+		return ts.wrap(key, s)
 	}
 }
 
@@ -118,6 +126,7 @@ type mqttStream struct {
 	lastTime time.Time
 	// emitNote, if set, is a note (without verbs) for the packet emitted.
 	emitNote *spec.Rule
+	via      *Via // layers under MQTT, nil when not read
 }
 
 // dirState holds one direction's partial packet.
@@ -357,6 +366,7 @@ func (s *mqttStream) emit(ds *dirState, dir Direction, raw []byte, f *Frame) {
 	} else {
 		pdu.Src, pdu.Dst = s.key.Server, s.key.Client
 	}
+	pdu.Via = s.via
 	sh.frameIdx++
 	if sh.cfg.OnPDU != nil {
 		sh.cfg.OnPDU(pdu)

@@ -383,3 +383,24 @@ pcall(function() proto.prefs_changed = apply_prefs end)
 for _, port in ipairs(PORTS) do
     tcp_port:add(port, proto)
 end
+
+-- ---------------------------------------------------------------------------
+-- MQTT inside TLS (port 8883, MQTT 5.0 §4.2). Where Wireshark has its own
+-- MQTT (the name "mqtt" was taken) it already reads 8883 after decryption,
+-- and the TLS tables are left to it. Where it has none (1.10), 8883 is
+-- handed to TLS (ssl.port in 1.10-2.x, tls.port from 3.0) and the decrypted
+-- data to this dissector; TLS honours desegment_len, so packets over
+-- several records are joined. No WebSocket subprotocol is registered:
+-- Wireshark hands a subprotocol one message at a time and ignores
+-- desegment_len there, while real clients (MQTT.js) split one packet over
+-- several messages, so the packets shown would be wrong.
+if P == "mqtt" then
+    for _, name in ipairs({ "tls", "ssl" }) do
+        local ok, app = pcall(DissectorTable.get, name .. ".port")
+        if ok and app then
+            pcall(function() app:add(8883, proto) end)
+            pcall(function() tcp_port:add(8883, Dissector.get(name)) end)
+            break
+        end
+    end
+end

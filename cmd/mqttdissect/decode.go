@@ -60,6 +60,7 @@ MQTT packets (the output is still written), 2 on usage errors.`,
 	f.BoolVarP(&opts.verbose, "verbose", "V", false, "show the full tree of each packet with its notes")
 	f.StringVar(&opts.format, "format", "text", "output format: text, json (one array) or jsonl (one object per line)")
 	f.UintSliceVar(&opts.ports, "port", nil, "TCP port to read MQTT on (repeatable; default 1883)")
+	opts.addTransportFlags(f)
 	f.StringSliceVar(&opts.types, "type", nil, "keep only packets of these types (e.g. publish,subscribe; repeatable)")
 	f.StringVar(&opts.topic, "topic", "", "keep only packets with a topic matching this MQTT topic filter (+ and # allowed)")
 	f.StringVar(&opts.clientID, "client-id", "", "keep only packets of connections whose CONNECT had this client identifier")
@@ -154,6 +155,7 @@ func runDecode(ctx context.Context, cmd *cobra.Command, o *decodeOptions, files 
 		bar := newProgress(cmd.ErrOrStderr(), o.progress, displayName(name), size)
 		cfg := &dissect.RunConfig{Ports: o.portList, Progress: bar.update}
 		cfg.Options = dissect.Options{DefaultVersion: o.version, PayloadAsText: o.payloadAsText}
+		cfg.Transport, cfg.OnConnNote = o.transport, connNotePrinter(cmd.ErrOrStderr(), displayName(name))
 		cfg.OnPDU = func(pdu *dissect.PDU) {
 			if start.IsZero() {
 				start = pdu.Time

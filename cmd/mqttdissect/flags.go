@@ -10,6 +10,7 @@ import (
 type readingFlags struct {
 	ports       []uint
 	mqttVersion string
+	transportFlags
 
 	// resolved by resolve
 	portList []uint16
@@ -32,7 +33,7 @@ func (r *readingFlags) resolve() error {
 		}
 		r.portList = append(r.portList, uint16(p))
 	}
-	return nil
+	return r.transportFlags.resolve()
 }
 
 // checkProgress checks the --progress flag of decode and stats.

@@ -62,6 +62,7 @@ MQTT packets (the report is still written), 2 on usage errors.`,
 	f.StringVar(&opts.format, "format", "text", "output format: text, json or markdown")
 	f.IntVar(&opts.depth, "depth", 0, "roll the topic table up to N levels (0: full topics)")
 	f.UintSliceVar(&opts.ports, "port", nil, "TCP port to read MQTT on (repeatable; default 1883)")
+	opts.addTransportFlags(f)
 	f.StringVar(&opts.mqttVersion, "mqtt-version", "", "MQTT version of connections whose CONNECT is not in the capture: 3.1, 3.1.1 or 5")
 	f.StringVar(&opts.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always or never")
 	return cmd
@@ -105,6 +106,7 @@ func runStats(cmd *cobra.Command, o *statsOptions, files []string) error {
 		}
 		bar := newProgress(cmd.ErrOrStderr(), o.progress, displayName(name), size)
 		rc := &dissect.RunConfig{Ports: o.portList, Progress: bar.update}
+		rc.Transport, rc.OnConnNote = o.transport, connNotePrinter(cmd.ErrOrStderr(), displayName(name))
 		rc.Options = dissect.Options{DefaultVersion: o.version}
 		report, rs, err := stats.Analyze(ctx, in, rc, stats.Config{TopicDepth: o.depth})
 		bar.done()

@@ -310,7 +310,7 @@ func shortTopic(name string) string {
 	return t[:cut] + "…(" + strconv.Itoa(len(name)) + " bytes)"
 }
 
-var categoryOrder = map[string]int{"refused": 0, "session": 1, "delivery": 2, "malformed": 3, "sequence": 4, "protocol": 5, "assumption": 6}
+var categoryOrder = map[string]int{"refused": 0, "session": 1, "delivery": 2, "malformed": 3, "sequence": 4, "protocol": 5, "assumption": 6, "transport": 7}
 
 func (a *Analyzer) problemList() []Problem {
 	list := make([]*problemAcc, 0, len(a.problems))

@@ -376,6 +376,7 @@ func sessions(d *doc, r *Report) {
 			strconv.FormatInt(s.BytesIn, 10), strconv.FormatInt(s.BytesOut, 10), s.Ended.Text)
 	}
 	d.table(life)
+	transports(d, rows)
 	if !d.md {
 		d.b.WriteString("  Start: seconds since the first MQTT packet; → to the broker, ← to the client.\n\n")
 	} else {

@@ -104,6 +104,11 @@ type Session struct {
 	BytesIn      int64   `json:"bytes_to_server"`
 	BytesOut     int64   `json:"bytes_to_client"`
 	Ended        End     `json:"ended"`
+	// Transport is tls, ws or wss, absent for plain TCP; TLSVersion and
+	// TLSCipherSuite name a TLS session's version and suite.
+	Transport      string `json:"transport,omitempty"`
+	TLSVersion     string `json:"tls_version,omitempty"`
+	TLSCipherSuite string `json:"tls_cipher_suite,omitempty"`
 
 	start, end time.Time
 }

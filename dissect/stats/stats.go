@@ -299,6 +299,7 @@ func (a *Analyzer) Attach(rc *dissect.RunConfig) {
 			onClose(key, st, end, atEOF)
 		}
 	}
+	a.attachTransport(rc)
 }
 
 // Analyze runs the decoder over r with rc (nil: defaults) and returns the
@@ -428,6 +429,7 @@ func (a *Analyzer) conn(p *dissect.PDU) *conn {
 	if p.State != nil && p.State.ClientID != "" {
 		c.row.ClientID = p.State.ClientID
 	}
+	setTransport(&c.row, p.Via)
 	a.conns[p.Conn] = c
 	return c
 }
