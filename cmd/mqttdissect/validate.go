@@ -192,8 +192,12 @@ func runValidate(ctx context.Context, cmd *cobra.Command, o *validateOptions, fi
 			against = "nothing: writing golden trees to " + o.golden
 		}
 	}
+	ports := validatePortText(v.Ports())
+	if v.DecodeAs() {
+		ports += " (Decode As: the script leaves every port to Wireshark's own dissectors)"
+	}
 	fmt.Fprintf(out, "validate: %s in Wireshark %s (Lua %s, emulated), protocols %s, TCP ports %s, against %s\n",
-		o.lua, o.profile, o.profile.Lua(), strings.Join(v.Protocols(), ", "), validatePortText(v.Ports()), against)
+		o.lua, o.profile, o.profile.Lua(), strings.Join(v.Protocols(), ", "), ports, against)
 	if o.update {
 		if err := os.MkdirAll(o.golden, 0o755); err != nil {
 			return err
