@@ -557,7 +557,7 @@ func (g *gen) constants() {
 	}
 	g.p("}")
 	g.p("-- Larger Remaining Lengths are refused (spec.MaxRemainingLength).")
-	g.p("local MAX_REMAINING = %d", spec.MaxRemainingLength)
+	g.p("local MAX_REMAINING = %d", int64(spec.MaxRemainingLength))
 	g.p("")
 
 	g.p("-- ---------------------------------------------------------------------------")
