@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mqttdissect/mqttdissect/internal/version"
 	"github.com/mqttdissect/mqttdissect/luagen"
 	"github.com/spf13/cobra"
 )
@@ -397,7 +398,7 @@ func runInstall(ctx context.Context, out io.Writer, o *installOptions, gen luage
 	if replaced {
 		verb = "Replaced"
 	}
-	say("%s %s (%d bytes; %s).\n", verb, path, len(src), t.why)
+	say("%s %s (%d bytes, from mqttdissect %s; %s).\n", verb, path, len(src), version.String(), t.why)
 	name, nameWhy := expectedName(w, gen)
 	say("The protocol is %s (%s).\n", name, nameWhy)
 	tellChanges(out, w, gen, name)
