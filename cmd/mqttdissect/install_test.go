@@ -193,3 +193,83 @@ func TestInstallWithRealTshark(t *testing.T) {
 		t.Errorf("after uninstall -Y mqtt shows frames %q, before %q", got, before)
 	}
 }
+
+// TestInstallSaysWhatChanges: the plain-words account of what installing
+// changes, per Wireshark, and the refusal of a forced name the built-in
+// dissector holds.
+func TestInstallSaysWhatChanges(t *testing.T) {
+	asUser(t)
+	for _, tc := range []struct {
+		name, version string
+		args          []string
+		want          []string
+		takeOver      bool
+	}{
+		{"1.10", version110, nil, []string{"has no MQTT dissector, so TCP port 1883 shows as plain TCP today", "protocol mqtt"}, false},
+		{"4.0", version40, nil, []string{"What does not change: Wireshark 4.0.17's own MQTT dissector keeps TCP port 1883", "tshark -d tcp.port==1883,mqttlua"}, false},
+		{"4.0 take-over", version40, []string{"--take-over"}, []string{"What changes (--take-over)", "match nothing there", "mqttdissect uninstall"}, true},
+		{"4.0 two ports", version40, []string{"--port", "1883", "--port", "8883"}, []string{"keeps TCP ports 1883, 8883"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			home := t.TempDir()
+			t.Setenv("HOME", home)
+			tshark := fakeTshark(t, tc.version, "")
+			out, stderr, code := runCLI(t, append([]string{"install", "--tshark", tshark}, tc.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s\n%s", code, stderr, out)
+			}
+			for _, s := range tc.want {
+				if !strings.Contains(out, s) {
+					t.Errorf("output lacks %q:\n%s", s, out)
+				}
+			}
+			dir := ".local/lib/wireshark/plugins"
+			if tc.version == version110 {
+				dir = ".wireshark/plugins"
+			}
+			b, err := os.ReadFile(filepath.Join(home, dir, luagen.FileName))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Contains(string(b), "\nlocal TAKE_OVER = true\n"); got != tc.takeOver {
+				t.Errorf("TAKE_OVER in the file: %v, want %v", got, tc.takeOver)
+			}
+		})
+	}
+	t.Run("forced mqtt on 4.0", func(t *testing.T) {
+		t.Setenv("HOME", t.TempDir())
+		_, stderr, code := runCLI(t, "install", "--tshark", fakeTshark(t, version40, ""), "--name", "mqtt")
+		if code != exitDataErrors || !strings.Contains(stderr, "would not load") {
+			t.Errorf("exit %d, stderr %q", code, stderr)
+		}
+	})
+}
+
+// TestDecodeTutorialCaptures runs the binary's decode on the seed
+// tutorial's Windows Sniffer file: the same output as its tcpdump twin; cut
+// short, the packets before the cut and exit status 1.
+func TestDecodeTutorialCaptures(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "shared", "captures")
+	capFile, pcapFile := filepath.Join(dir, "tutorial-windows-sniffer.cap"), filepath.Join(dir, "tutorial-tcpdump.pcap")
+	data, err := os.ReadFile(capFile)
+	if err != nil {
+		t.Skipf("the tutorial's captures are not beside the repository: %v", err)
+	}
+	want, _, code := runCLI(t, "decode", pcapFile)
+	if code != 0 {
+		t.Fatalf("pcap: exit %d", code)
+	}
+	got, stderr, code := runCLI(t, "decode", capFile)
+	if code != 0 || got != want || strings.Count(got, "\n") != 20 {
+		t.Fatalf("exit %d, %s\n%s\nwant\n%s", code, stderr, got, want)
+	}
+	cut := filepath.Join(t.TempDir(), "cut.cap")
+	if err := os.WriteFile(cut, data[:len(data)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	part, stderr, code := runCLI(t, "decode", cut)
+	if code != exitDataErrors || !strings.Contains(stderr, "truncated capture") || !strings.Contains(stderr, "byte offset") ||
+		part == "" || !strings.HasPrefix(want, part) {
+		t.Errorf("cut file: exit %d, stderr %q, output\n%s", code, stderr, part)
+	}
+}
