@@ -377,7 +377,10 @@ func runInstall(ctx context.Context, out io.Writer, o *installOptions, gen luage
 			return fmt.Errorf("%s exists and was not written by mqttdissect; move it away or use --force", path)
 		}
 		replaced = true
-		if isGenerated(old) && bytes.Contains(old, []byte("\nlocal TAKE_OVER = true\n")) && !gen.TakeOver && w != nil && w.hasBuiltin() {
+		// Files of mqttdissect before the take_over preference took the
+		// ports too.
+		tookPorts := bytes.Contains(old, []byte("\nlocal TAKE_OVER = true\n")) || !bytes.Contains(old, []byte("\nlocal TAKE_OVER = "))
+		if isGenerated(old) && tookPorts && !gen.TakeOver && w != nil && w.hasBuiltin() {
 			say("The file installed before took the MQTT ports from Wireshark's own dissector; this one gives them back (--take-over keeps them).\n")
 		}
 	}
