@@ -366,11 +366,14 @@ proto.prefs.take_over = Pref.bool("Take over TCP ports from the built-in MQTT di
 local tcp_port = DissectorTable.get("tcp.port")
 local held = {} -- port -> the dissector it had before this one took it (false: none)
 
+-- take registers the dissector on port once: a port it already holds is
+-- left as it is, so a Decode As the user chose for it later stays.
 local function take(port)
-    if held[port] == nil then
-        local ok, prev = pcall(function() return tcp_port:get_dissector(port) end)
-        held[port] = (ok and prev) or false
+    if held[port] ~= nil then
+        return
     end
+    local ok, prev = pcall(function() return tcp_port:get_dissector(port) end)
+    held[port] = (ok and prev) or false
     tcp_port:add(port, proto)
 end
 
