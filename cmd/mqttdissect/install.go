@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -388,10 +389,14 @@ func runInstall(ctx context.Context, out io.Writer, o *installOptions, gen luage
 	if err != nil {
 		return err
 	}
-	if err := mkdirAllFor(t.dir, t.owner); err != nil {
-		return err
+	err = mkdirAllFor(t.dir, t.owner)
+	if err == nil {
+		err = writeFileAtomic(path, src)
 	}
-	if err := writeFileAtomic(path, src); err != nil {
+	if errors.Is(err, fs.ErrPermission) && o.system {
+		return fmt.Errorf("%w (the global plugin folder belongs to root: run with sudo)", err)
+	}
+	if err != nil {
 		return err
 	}
 	if err := giveTo(path, t.owner); err != nil {

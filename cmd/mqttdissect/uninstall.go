@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -69,6 +70,9 @@ func runUninstall(ctx context.Context, out io.Writer, o *uninstallOptions) error
 		return fmt.Errorf("%s was not written by mqttdissect (it lacks the generated header): left alone; remove it yourself if you mean to", path)
 	}
 	if err := os.Remove(path); err != nil {
+		if errors.Is(err, fs.ErrPermission) {
+			return fmt.Errorf("%w (the folder belongs to another user: run as them, or with sudo)", err)
+		}
 		return err
 	}
 	say("Removed %s, written by mqttdissect install.\n", path)
