@@ -1,6 +1,8 @@
 package dissect
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/binary"
 	"io"
 	"math"
@@ -136,7 +138,16 @@ type netxray struct {
 	startTime    int64   // the capture start, Unix seconds
 	end          int64   // offset after the last record
 	recordHeader int
+	// A circular capture (end before start) runs from start to the end of
+	// the file, then from the header to end: wrapped holds that second
+	// part, read before skipping to start, until the reader wraps.
+	wrapped  []byte
+	circular bool
 }
+
+// maxNetXRayWrap bounds the part of a circular NetXRay capture kept in
+// memory while its first part is read.
+const maxNetXRayWrap = 64 << 20
 
 // netxrayVersions are the version strings Wireshark reads.
 var netxrayVersions = map[string][2]int{
@@ -236,15 +247,28 @@ func (r *CaptureReader) netxrayHeader() error {
 	switch {
 	case start < netxrayHeaderLen:
 		return r.corrupt("NetXRay records start at %d, inside the %d-byte header", start, netxrayHeaderLen)
-	case end < start:
-		// A circular buffer saved as is: the records run from start to
-		// the end of the file, then from the header to end. Reading it
-		// would mean going back in the file.
-		return r.corrupt("circular NetXRay capture (records start at %d and end at %d) is not supported; save it again from Wireshark as pcapng", start, end)
+	case end < start && end < netxrayHeaderLen:
+		return r.corrupt("NetXRay records end at %d, inside the %d-byte header", end, netxrayHeaderLen)
+	case end < start && end-netxrayHeaderLen > maxNetXRayWrap:
+		return r.corrupt("circular NetXRay capture wraps %d bytes, more than the %d this reader keeps; save it again from Wireshark as pcapng", end-netxrayHeaderLen, maxNetXRayWrap)
 	}
 	nx.end = end
 	r.nx = nx
 	r.consume(netxrayHeaderLen)
+	if end < start {
+		// A circular buffer saved as is: keep the records from the header
+		// to end, which come last, while the first ones are read.
+		nx.circular = true
+		nx.wrapped = make([]byte, 0, end-netxrayHeaderLen)
+		for r.pos < end {
+			got, err := r.br.Peek(int(min(end-r.pos, bufSize)))
+			if err != nil {
+				return r.ioErr(err)
+			}
+			nx.wrapped = append(nx.wrapped, got...)
+			r.consume(len(got))
+		}
+	}
 	// Skip to the first record; what lies between is not packets.
 	for r.pos < start {
 		n := int(min(start-r.pos, bufSize))
@@ -260,12 +284,24 @@ func (r *CaptureReader) netxrayHeader() error {
 // nextNetXRayRecord returns the link-layer bytes of the next record.
 func (r *CaptureReader) nextNetXRayRecord() ([]byte, uint32, error) {
 	nx := r.nx
-	if r.pos >= nx.end {
+	if !nx.circular && r.pos >= nx.end {
 		// The header's end offset: anything after it is not packets.
 		return nil, 0, io.EOF
 	}
 	hl := nx.recordHeader
 	h, err := r.br.Peek(hl)
+	if err != nil && len(h) == 0 && err == io.EOF && nx.circular {
+		// The end of the file in a circular capture: go on with the
+		// records kept from after the header, which end at nx.end.
+		nx.circular = false
+		r.br = bufio.NewReaderSize(bytes.NewReader(nx.wrapped), bufSize)
+		nx.wrapped = nil
+		r.pos = netxrayHeaderLen
+		if r.pos >= nx.end {
+			return nil, 0, io.EOF
+		}
+		h, err = r.br.Peek(hl)
+	}
 	if err != nil {
 		if len(h) == 0 && err == io.EOF {
 			// The file ends before the end offset the header gave.
@@ -291,7 +327,7 @@ func (r *CaptureReader) nextNetXRayRecord() ([]byte, uint32, error) {
 		}
 	}
 	n := hl + incl
-	if r.pos+int64(n) > nx.end {
+	if !nx.circular && r.pos+int64(n) > nx.end {
 		return nil, 0, r.corrupt("NetXRay record of %d bytes runs past the end of the records at byte %d", n, nx.end)
 	}
 	rec, err := r.br.Peek(n)
