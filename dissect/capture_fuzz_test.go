@@ -41,7 +41,8 @@ func capFuzzSeeds(f testing.TB) [][]byte {
 
 	snoop := toSnoop(f, b.Pcap(), 4, 0)
 	netxray := toNetXRay(f, b.Pcap(), netxrayOpts{version: "002.001", trailer: true})
-	return [][]byte{b.Pcap(), b.Pcapng(), m.Pcapng(), be.Pcap(), be.Pcapng(), capGzip(b.Pcap()), hand, snoop, netxray}
+	circular := toNetXRay(f, b.Pcap(), netxrayOpts{version: "001.100", wrap: 3})
+	return [][]byte{b.Pcap(), b.Pcapng(), m.Pcapng(), be.Pcap(), be.Pcapng(), capGzip(b.Pcap()), hand, snoop, netxray, circular}
 }
 
 func FuzzCaptureReader(f *testing.F) {
