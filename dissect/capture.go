@@ -30,8 +30,9 @@ import (
 // ErrCorruptCapture with errors.Is.
 var (
 	// ErrNotCapture is returned by OpenCapture for input that starts with
-	// neither a pcap nor a pcapng magic number (after gzip decompression).
-	ErrNotCapture = errors.New("dissect: not a pcap or pcapng file")
+	// none of the magic numbers of the formats read (after gzip
+	// decompression).
+	ErrNotCapture = errors.New("dissect: not a pcap, pcapng, snoop or NetXRay/Windows Sniffer file")
 	// ErrTruncatedCapture means the input ended in the middle of a record,
 	// as a capture that was cut short or is still being written does.
 	ErrTruncatedCapture = errors.New("dissect: truncated capture")
@@ -139,19 +140,23 @@ type CaptureReader struct {
 	in    *countingReader
 	br    *bufio.Reader
 	ng    bool
+	kind  int  // kindPcap, kindPcapng, kindSnoop, kindNetXRay
 	be    bool // big-endian file (pcap) or section (pcapng)
 	open  bool // the file header has been read
 	pos   int64
 	ports portSet
 	err   error // sticky: returned by every Next after the first failure
 
-	// pcap
+	// pcap, snoop, NetXRay
 	link      uint32
 	nanoScale int64 // 1000 for microsecond timestamps, 1 for nanosecond
 
 	// pcapng
 	ifaces []ngIface
 	big    []byte // holds a packet block too large to peek at
+
+	// NetXRay
+	nx *netxray
 
 	// the current record's timestamp, converted to time.Time only for
 	// frames that are returned
@@ -188,8 +193,9 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 // OpenCapture prepares to read a capture from r: gzip-compressed or not,
-// pcap in either byte order with micro- or nanosecond timestamps, or pcapng
-// (several sections and interfaces, each interface with its own link type).
+// pcap in either byte order with micro- or nanosecond timestamps, pcapng
+// (several sections and interfaces, each interface with its own link type),
+// Solaris snoop, or NetXRay / Windows Sniffer (capture_legacy.go).
 // Next returns frames with TCP to or from one of ports (1883 when ports is
 // empty).
 //
@@ -221,22 +227,34 @@ func OpenCapture(r io.Reader, ports []uint16) (*CaptureReader, error) {
 	}
 	switch {
 	case isMagicPrefix(m, []byte{0x0A, 0x0D, 0x0D, 0x0A}):
-		cr.ng = true
+		cr.ng, cr.kind = true, kindPcapng
 	case isMagicPrefix(m, []byte{0xD4, 0xC3, 0xB2, 0xA1}), isMagicPrefix(m, []byte{0x4D, 0x3C, 0xB2, 0xA1}),
 		isMagicPrefix(m, []byte{0xA1, 0xB2, 0xC3, 0xD4}), isMagicPrefix(m, []byte{0xA1, 0xB2, 0x3C, 0x4D}):
+	case isMagicPrefix(m, []byte("snoo")):
+		cr.kind = kindSnoop
+	case isMagicPrefix(m, []byte("XCP\x00")), isMagicPrefix(m, []byte("VL\x00\x00")):
+		cr.kind = kindNetXRay
 	default:
 		return nil, ErrNotCapture
 	}
 	if len(m) < 4 {
 		return nil, cr.fail(ErrTruncatedCapture, io.ErrUnexpectedEOF)
 	}
-	if cr.ng {
+	switch cr.kind {
+	case kindPcapng:
 		// The file starts with a section header block; read it now so a
 		// damaged one is reported by OpenCapture.
 		if _, _, err := cr.nextBlock(); err != nil {
 			return nil, err
 		}
-	} else if err := cr.pcapHeader(); err != nil {
+	case kindSnoop:
+		err = cr.snoopHeader()
+	case kindNetXRay:
+		err = cr.netxrayHeader()
+	default:
+		err = cr.pcapHeader()
+	}
+	if err != nil {
 		return nil, err
 	}
 	cr.open = true
@@ -273,9 +291,14 @@ func (r *CaptureReader) Next() (*Frame, error) {
 		var data []byte
 		var link uint32
 		var err error
-		if r.ng {
+		switch r.kind {
+		case kindPcapng:
 			data, link, err = r.nextBlock()
-		} else {
+		case kindSnoop:
+			data, link, err = r.nextSnoopRecord()
+		case kindNetXRay:
+			data, link, err = r.nextNetXRayRecord()
+		default:
 			data, link, err = r.nextRecord()
 		}
 		if err != nil {

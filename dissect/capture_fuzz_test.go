@@ -14,7 +14,7 @@ import (
 
 // capFuzzSeeds are small valid captures covering the formats and link
 // types, for the fuzzer to mutate.
-func capFuzzSeeds() [][]byte {
+func capFuzzSeeds(f testing.TB) [][]byte {
 	b := pcapbuild.New(pcapbuild.Options{Link: pcapbuild.Link{Type: layers.LinkTypeEthernet, VLAN: []uint16{7}, Pad: true}})
 	c := b.Conn(capClient4, capServer4)
 	c.Handshake()
@@ -39,11 +39,14 @@ func capFuzzSeeds() [][]byte {
 	hand = append(hand, ngEPB(0, 123456789, capPacket("x"), 41)...)
 	hand = append(hand, ngBlock(blockSPB, append([]byte{41, 0, 0, 0}, capPacket("y")...))...)
 
-	return [][]byte{b.Pcap(), b.Pcapng(), m.Pcapng(), be.Pcap(), be.Pcapng(), capGzip(b.Pcap()), hand}
+	snoop := toSnoop(f, b.Pcap(), 4, 0)
+	netxray := toNetXRay(f, b.Pcap(), netxrayOpts{version: "002.001", trailer: true})
+	circular := toNetXRay(f, b.Pcap(), netxrayOpts{version: "001.100", wrap: 3})
+	return [][]byte{b.Pcap(), b.Pcapng(), m.Pcapng(), be.Pcap(), be.Pcapng(), capGzip(b.Pcap()), hand, snoop, netxray, circular}
 }
 
 func FuzzCaptureReader(f *testing.F) {
-	for _, s := range capFuzzSeeds() {
+	for _, s := range capFuzzSeeds(f) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -791,7 +791,7 @@ func TestCaptureCorrupt(t *testing.T) {
 func TestCaptureNotACapture(t *testing.T) {
 	for _, in := range []string{"", "hello world", "\x1f", "GET / HTTP/1.1\r\n", capGzipString("plain text inside gzip")} {
 		_, err := OpenCapture(strings.NewReader(in), nil)
-		if !errors.Is(err, ErrNotCapture) || !strings.HasPrefix(err.Error(), "dissect: not a pcap or pcapng file") {
+		if !errors.Is(err, ErrNotCapture) || !strings.HasPrefix(err.Error(), "dissect: not a pcap, pcapng, snoop or NetXRay") {
 			t.Errorf("%q: %v", in, err)
 		}
 	}

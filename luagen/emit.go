@@ -190,9 +190,19 @@ func (g *gen) header() {
 		g.p("-- Naming: where Wireshark has no MQTT dissector (1.10) the protocol is %q,", DefaultName)
 		g.p("-- with the field names of Wireshark's own dissector (%s.topic, ...). Where it", DefaultName)
 		g.p("-- has one (1.12 and later) the protocol is %q and every field is named", FallbackName)
-		g.p("-- %s.* instead; either way this dissector takes over the TCP ports below.", FallbackName)
+		g.p("-- %s.* instead.", FallbackName)
 	} else {
 		g.p("-- Naming: the protocol and its field prefix are %q (set with --name).", g.opts.Name)
+	}
+	g.p("-- Ports: where Wireshark has no MQTT dissector this one reads the TCP ports")
+	g.p("-- below. Where it has one, that one keeps them (mqtt.* filters keep working)")
+	if g.opts.TakeOver {
+		g.p("-- unless the preference \"Take over TCP ports from the built-in MQTT")
+		g.p("-- dissector\" is on, as it is by default in this file (--take-over): the")
+		g.p("-- ports are read by this dissector, and mqtt.* filters match nothing there.")
+	} else {
+		g.p("-- and this one is a Decode As away (tshark -d tcp.port==1883,%s), or the", FallbackName)
+		g.p("-- preference \"Take over TCP ports from the built-in MQTT dissector\" (off).")
 	}
 	g.p("-- Preferences (Edit > Preferences > Protocols): extra TCP ports, the MQTT")
 	g.p("-- version of connections whose CONNECT was not captured, payloads as text.")
@@ -227,6 +237,10 @@ func (g *gen) protocol() {
 		g.p("if proto == nil then")
 		g.p("    error(%s)", quote(FileName+": the protocol names "+DefaultName+" and "+FallbackName+" are both taken (is "+FileName+" loaded twice?)"))
 		g.p("end")
+		g.p("")
+		g.p("-- Whether Wireshark has an MQTT dissector of its own (1.12 and later): the")
+		g.p("-- name %s is then taken.", quote(DefaultName))
+		g.p("local BUILTIN = P ~= %s", quote(DefaultName))
 	} else {
 		g.p("do")
 		g.p("    local ok, p = pcall(Proto, %s, %s)", quote(g.opts.Name), quote("MQTT (mqttdissect, "+g.opts.Name+")"))
@@ -235,6 +249,17 @@ func (g *gen) protocol() {
 		g.p("    end")
 		g.p("    P, proto = %s, p", quote(g.opts.Name))
 		g.p("end")
+		g.p("")
+		g.p("-- Whether Wireshark has an MQTT dissector of its own (1.12 and later).")
+		if g.opts.Name == DefaultName {
+			g.p("local BUILTIN = false -- it would hold the name %s", quote(DefaultName))
+		} else {
+			g.p("local BUILTIN = false")
+			g.p("do")
+			g.p("    local ok, d = pcall(function() return Dissector.get(%s) end)", quote(DefaultName))
+			g.p("    BUILTIN = ok and d ~= nil")
+			g.p("end")
+		}
 	}
 	g.p("")
 	g.p("local PROTOCOL_NAME = %s -- the tree item's text, as Wireshark's own", quote(spec.MQTT.Name))
@@ -532,7 +557,7 @@ func (g *gen) constants() {
 	}
 	g.p("}")
 	g.p("-- Larger Remaining Lengths are refused (spec.MaxRemainingLength).")
-	g.p("local MAX_REMAINING = %d", spec.MaxRemainingLength)
+	g.p("local MAX_REMAINING = %d", int64(spec.MaxRemainingLength))
 	g.p("")
 	g.p("-- What Wireshark 1.x can export of one field (luagen/limits.go): its")
 	g.p("-- per-packet memory refuses requests of EP_CEILING bytes or more, and")
@@ -572,8 +597,11 @@ func (g *gen) constants() {
 	for _, p := range g.opts.ports() {
 		ports = append(ports, strconv.Itoa(int(p)))
 	}
-	g.p("-- TCP ports the dissector registers on (more through the preference).")
+	g.p("-- TCP ports the dissector reads (more through the preference). Where")
+	g.p("-- Wireshark has its own MQTT dissector they stay with it unless TAKE_OVER")
+	g.p("-- (mqttdissect --take-over) or the take_over preference says otherwise.")
 	g.p("local PORTS = { %s }", strings.Join(ports, ", "))
+	g.p("local TAKE_OVER = %v", g.opts.TakeOver)
 	g.p("")
 	g.p("-- Layout tables, filled in after the reader: packets by type number,")
 	g.p("-- properties by identifier.")
@@ -800,6 +828,7 @@ var runtimeNames = map[string]bool{
 	"PLAUSIBLE": true, "PORTS": true, "PACKETS": true, "PROPERTIES": true, "STOP": true, "P": true,
 	"PROTOCOL_NAME": true, "SHORT_NAME": true, "MAX_VARINT": true, "MAX_VARINT_LENIENT": true,
 	"MAX_REMAINING": true, "EP_CEILING": true, "UNLIMITED_SINCE": true, "TEXT_CHUNK": true,
+	"BUILTIN": true, "TAKE_OVER": true,
 }
 
 func (g *gen) packets() {

@@ -70,6 +70,12 @@ type Options struct {
 	// spec.MQTT.Port (1883). Users add more with the "Extra TCP ports"
 	// preference.
 	Ports []uint16
+	// TakeOver makes the dissector take its ports from Wireshark's own MQTT
+	// dissector by default (the take_over preference on). Without it the
+	// built-in keeps them where there is one, and the script reads them
+	// only through Decode As or the preference; where there is none (1.10)
+	// the script takes them either way.
+	TakeOver bool
 }
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
@@ -119,6 +125,9 @@ func (o *Options) Command() string {
 			sb.WriteString(" --port ")
 			sb.WriteString(strconv.Itoa(int(p)))
 		}
+	}
+	if o.TakeOver {
+		sb.WriteString(" --take-over")
 	}
 	return sb.String()
 }

@@ -351,13 +351,57 @@ end
 -- ---------------------------------------------------------------------------
 -- Registration. Preferences are read when a capture is opened (proto.init);
 -- Wireshark 1.12 and later also apply changes at once (prefs_changed).
+--
+-- Do no harm: where Wireshark has its own MQTT dissector (BUILTIN, 1.12 and
+-- later) the TCP ports stay with it unless the take_over preference is on;
+-- Decode As (tshark -d tcp.port==1883,PROTO) hands single connections to
+-- this one. Where there is none (1.10) the ports are taken by default. A
+-- port this dissector takes gets back the dissector it had when released,
+-- since DissectorTable:remove empties the entry whoever holds it.
+
+proto.prefs.take_over = Pref.bool("Take over TCP ports from the built-in MQTT dissector", TAKE_OVER or not BUILTIN,
+    "Read the TCP ports of this dissector (" .. table.concat(PORTS, ", ") .. ") with it instead of Wireshark's own "
+    .. "MQTT dissector, whose mqtt.* filters then match nothing there. Off: use Decode As for single connections.")
 
 local tcp_port = DissectorTable.get("tcp.port")
+local held = {} -- port -> the dissector it had before this one took it (false: none)
+
+-- take registers the dissector on port once: a port it already holds is
+-- left as it is, so a Decode As the user chose for it later stays.
+local function take(port)
+    if held[port] ~= nil then
+        return
+    end
+    local ok, prev = pcall(function() return tcp_port:get_dissector(port) end)
+    held[port] = (ok and prev) or false
+    tcp_port:add(port, proto)
+end
+
+local function release(port)
+    local prev = held[port]
+    if prev == nil then
+        return
+    end
+    held[port] = nil
+    if prev then
+        pcall(function() tcp_port:add(port, prev) end)
+    else
+        pcall(function() tcp_port:remove(port, proto) end)
+    end
+end
+
 local extra_ports = {}
 
 local function apply_prefs()
+    for _, port in ipairs(PORTS) do
+        if proto.prefs.take_over then
+            take(port)
+        else
+            release(port)
+        end
+    end
     for _, port in ipairs(extra_ports) do
-        pcall(function() tcp_port:remove(port, proto) end)
+        release(port)
     end
     extra_ports = {}
     for word in string.gmatch(proto.prefs.extra_ports or "", "%d+") do
@@ -367,7 +411,7 @@ local function apply_prefs()
             fixed = fixed or p == port
         end
         if port > 0 and port < 65536 and not fixed then
-            tcp_port:add(port, proto)
+            take(port)
             extra_ports[#extra_ports + 1] = port
         end
     end
@@ -380,8 +424,12 @@ end
 
 pcall(function() proto.prefs_changed = apply_prefs end)
 
-for _, port in ipairs(PORTS) do
-    tcp_port:add(port, proto)
+-- Listed in Decode As (Wireshark 2.0 and later) whether or not it holds a port.
+pcall(function() tcp_port:add_for_decode_as(proto) end)
+if TAKE_OVER or not BUILTIN then
+    for _, port in ipairs(PORTS) do
+        take(port)
+    end
 end
 
 -- ---------------------------------------------------------------------------

@@ -406,7 +406,9 @@ func syntheticCaptures(t *testing.T, bin string, host bool) {
 			if name == "" {
 				name = FallbackName
 			}
-			var prefs []string
+			// Where Wireshark has its own dissector, the preference gives
+			// the ports to the Lua one.
+			prefs := []string{name + ".take_over:TRUE"}
 			for _, p := range tc.prefs {
 				prefs = append(prefs, strings.Replace(p, "PROTO", name, 1))
 			}

@@ -108,10 +108,12 @@ type luaReading struct {
 
 func readWithLua(t *testing.T, bin, luaPath, proto, capture string, prefs ...string) *luaReading {
 	t.Helper()
-	var opts []string
-	for _, p := range prefs {
-		opts = append(opts, "-o", p)
-	}
+	return readWithLuaArgs(t, bin, luaPath, proto, capture, prefOpts(prefs))
+}
+
+// readWithLuaArgs is readWithLua with tshark options (-o, -d) as given.
+func readWithLuaArgs(t *testing.T, bin, luaPath, proto, capture string, opts []string) *luaReading {
+	t.Helper()
 	pdml := tshark(t, bin, luaPath, capture, append(opts, "-T", "pdml")...)
 	r, err := readPDML(bytes.NewReader(xmlSafe(pdml)), proto)
 	if err != nil {
@@ -479,7 +481,9 @@ func capturesAgree(t *testing.T, bin string, host bool) {
 	for _, pdmlPath := range pdmls {
 		capture := strings.TrimSuffix(pdmlPath, ".pdml")
 		t.Run(filepath.Base(capture), func(t *testing.T) {
-			lua := readWithLua(t, bin, luaPath, FallbackName, capture)
+			// Wireshark keeps port 1883 for its own dissector: Decode As
+			// hands it to the Lua one, as a user would.
+			lua := readWithLuaArgs(t, bin, luaPath, FallbackName, capture, []string{"-d", "tcp.port==1883," + FallbackName})
 			native := readNative(t, capture, dissect.Options{})
 			report(t, "Lua vs native", diffPDUs(asNative(lua.PDUs), native.PDUs, "Lua", "native"))
 			report(t, "Lua vs native", diffInfo(lua.Info, native.Info, major, minor))
@@ -540,4 +544,65 @@ func containsNote(notes []string, name string) bool {
 		}
 	}
 	return false
+}
+
+// TestDoNoHarm checks, in every real tshark, that loading the generated
+// file changes nothing Wireshark's own MQTT dissector shows: -Y mqtt and a
+// topic filter match the same frames as without the file, and the Lua
+// dissector reads nothing until asked. Asking works three ways: Decode As,
+// the take_over preference, and a file generated with TakeOver, which the
+// preference turns off again.
+func TestDoNoHarm(t *testing.T) {
+	const capture = "../testdata/v5.pcapng"
+	const topic = `mqtt.topic == "v5/sensors/kitchen/temp"`
+	frames := func(t *testing.T, bin, luaPath, filter string, args ...string) string {
+		t.Helper()
+		out := tshark(t, bin, luaPath, capture, append(args, "-Y", filter, "-T", "fields", "-e", "frame.number")...)
+		return strings.Join(strings.Fields(string(out)), " ")
+	}
+	plain := writeLua(t, Options{})
+	takeOver := writeLua(t, Options{TakeOver: true})
+	lua := FallbackName
+	for _, bin := range tsharks(t) {
+		t.Run(filepath.Base(bin), func(t *testing.T) {
+			builtin, builtinTopic := frames(t, bin, "", "mqtt"), frames(t, bin, "", topic)
+			if builtin == "" || builtinTopic == "" {
+				t.Fatalf("the built-in dissector finds no MQTT in %s", capture)
+			}
+			byLua := strings.ReplaceAll(topic, "mqtt.", lua+".")
+			for _, tc := range []struct {
+				name    string
+				luaPath string
+				args    []string
+				lua, ws bool // whether the Lua / the built-in reads the frames
+			}{
+				{"installed", plain, nil, false, true},
+				{"decode as", plain, []string{"-d", "tcp.port==1883," + lua}, true, false},
+				{"preference", plain, []string{"-o", lua + ".take_over:TRUE"}, true, false},
+				{"take-over file", takeOver, nil, true, false},
+				{"take-over file, preference off", takeOver, []string{"-o", lua + ".take_over:FALSE"}, false, true},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					want := func(on bool, all string) string {
+						if on {
+							return all
+						}
+						return ""
+					}
+					if got := frames(t, bin, tc.luaPath, "mqtt", tc.args...); got != want(tc.ws, builtin) {
+						t.Errorf("-Y mqtt: frames %q, want %q", got, want(tc.ws, builtin))
+					}
+					if got := frames(t, bin, tc.luaPath, topic, tc.args...); got != want(tc.ws, builtinTopic) {
+						t.Errorf("-Y '%s': frames %q, want %q", topic, got, want(tc.ws, builtinTopic))
+					}
+					if got := frames(t, bin, tc.luaPath, lua, tc.args...); got != want(tc.lua, builtin) {
+						t.Errorf("-Y %s: frames %q, want %q", lua, got, want(tc.lua, builtin))
+					}
+					if got := frames(t, bin, tc.luaPath, byLua, tc.args...); got != want(tc.lua, builtinTopic) {
+						t.Errorf("-Y '%s': frames %q, want %q", byLua, got, want(tc.lua, builtinTopic))
+					}
+				})
+			}
+		})
+	}
 }

@@ -17,20 +17,22 @@ func init() {
 // luaOptions are the flags shared by lua and install: what goes into the
 // generated dissector.
 type luaOptions struct {
-	name  string
-	ports []uint
+	name     string
+	ports    []uint
+	takeOver bool
 }
 
 func (o *luaOptions) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.name, "name", "", "protocol name and field prefix to force (default: \""+luagen.DefaultName+
 		"\" where Wireshark has no MQTT dissector, else \""+luagen.FallbackName+"\")")
-	f.UintSliceVar(&o.ports, "port", nil, "TCP port the dissector registers on (repeatable; default 1883)")
+	f.UintSliceVar(&o.ports, "port", nil, "TCP port the dissector reads (repeatable; default 1883)")
+	f.BoolVar(&o.takeOver, "take-over", false, "take the ports from Wireshark's own MQTT dissector (1.12 and later) by default, instead of leaving them to it")
 }
 
 // generator returns the generator options, or a usage error.
 func (o *luaOptions) generator() (luagen.Options, error) {
-	opts := luagen.Options{Name: o.name}
+	opts := luagen.Options{Name: o.name, TakeOver: o.takeOver}
 	for _, p := range o.ports {
 		if p == 0 || p > 65535 {
 			return opts, usageError{fmt.Errorf("--port %d is not a TCP port", p)}
@@ -59,12 +61,17 @@ value strings and notes (as expert info). It runs on Wireshark 1.10 and later
 with Lua 5.1 to 5.4.
 
 Where Wireshark has no MQTT dissector (1.10) the protocol is "mqtt" with
-Wireshark's field names; where it has one (1.12 and later) the script falls
-back to "mqttlua" and fields named mqttlua.*. Either way it takes over the TCP
-ports given (1883 by default). Use 'mqttdissect install' to put it where
-Wireshark looks for it.`,
+Wireshark's field names, and it reads the TCP ports given (1883 by default).
+Where Wireshark has one (1.12 and later) the script falls back to "mqttlua"
+and fields named mqttlua.*, and leaves the ports to Wireshark's own dissector:
+read a connection with it through Decode As (tshark -d tcp.port==1883,mqttlua)
+or turn on its preference "Take over TCP ports from the built-in MQTT
+dissector" (mqttlua.take_over); --take-over writes the file with that
+preference on by default. Use 'mqttdissect install' to put it where Wireshark
+looks for it.`,
 		Example: `  mqttdissect lua -o mqtt.lua
-  tshark -X lua_script:mqtt.lua -r capture.pcap -Y mqttlua
+  tshark -X lua_script:mqtt.lua -d tcp.port==1883,mqttlua -r capture.pcap -Y mqttlua
+  tshark -X lua_script:mqtt.lua -o mqttlua.take_over:TRUE -r capture.pcap -Y mqttlua
   mqttdissect lua --name mqtt --port 1883 --port 8883 > ~/.wireshark/plugins/mqtt.lua`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -78,7 +78,7 @@ does not load, an unreadable capture), 2 on usage errors.`,
 	f.StringVar(&o.golden, "golden", "", "compare with the golden trees in this folder instead of the native decoder")
 	f.BoolVar(&o.update, "update", false, "with --golden: write the golden trees instead of comparing")
 	f.StringVar(&o.junit, "junit", "", "also write a JUnit XML report to this file")
-	f.UintSliceVar(&o.ports, "port", nil, "TCP port to read (repeatable; default: the ports the script registers)")
+	f.UintSliceVar(&o.ports, "port", nil, "TCP port to read (repeatable; default: the ports the script registers, or 1883 through Decode As when it registers none)")
 	f.DurationVar(&o.budget, "budget", time.Second, "time budget of one dissector call")
 	f.IntVar(&o.maxDiffs, "max-diffs", validate.DefaultMaxDiffs, "differences reported per PDU")
 	f.StringVar(&o.mqttVersion, "mqtt-version", "", "MQTT version of connections whose CONNECT is not in the capture: 3.1, 3.1.1 or 5 (both sides)")
@@ -192,8 +192,12 @@ func runValidate(ctx context.Context, cmd *cobra.Command, o *validateOptions, fi
 			against = "nothing: writing golden trees to " + o.golden
 		}
 	}
+	ports := validatePortText(v.Ports())
+	if v.DecodeAs() {
+		ports += " (Decode As: the script leaves every port to Wireshark's own dissectors)"
+	}
 	fmt.Fprintf(out, "validate: %s in Wireshark %s (Lua %s, emulated), protocols %s, TCP ports %s, against %s\n",
-		o.lua, o.profile, o.profile.Lua(), strings.Join(v.Protocols(), ", "), validatePortText(v.Ports()), against)
+		o.lua, o.profile, o.profile.Lua(), strings.Join(v.Protocols(), ", "), ports, against)
 	if o.update {
 		if err := os.MkdirAll(o.golden, 0o755); err != nil {
 			return err

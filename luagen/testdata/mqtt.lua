@@ -22,7 +22,11 @@
 -- Naming: where Wireshark has no MQTT dissector (1.10) the protocol is "mqtt",
 -- with the field names of Wireshark's own dissector (mqtt.topic, ...). Where it
 -- has one (1.12 and later) the protocol is "mqttlua" and every field is named
--- mqttlua.* instead; either way this dissector takes over the TCP ports below.
+-- mqttlua.* instead.
+-- Ports: where Wireshark has no MQTT dissector this one reads the TCP ports
+-- below. Where it has one, that one keeps them (mqtt.* filters keep working)
+-- and this one is a Decode As away (tshark -d tcp.port==1883,mqttlua), or the
+-- preference "Take over TCP ports from the built-in MQTT dissector" (off).
 -- Preferences (Edit > Preferences > Protocols): extra TCP ports, the MQTT
 -- version of connections whose CONNECT was not captured, payloads as text.
 -- Violations of the standard and malformed packets are expert infos, as in
@@ -52,6 +56,10 @@ end
 if proto == nil then
     error("mqtt.lua: the protocol names mqtt and mqttlua are both taken (is mqtt.lua loaded twice?)")
 end
+
+-- Whether Wireshark has an MQTT dissector of its own (1.12 and later): the
+-- name "mqtt" is then taken.
+local BUILTIN = P ~= "mqtt"
 
 local PROTOCOL_NAME = "MQ Telemetry Transport Protocol" -- the tree item's text, as Wireshark's own
 local SHORT_NAME = "MQTT" -- the Protocol column
@@ -749,8 +757,11 @@ for _, b in ipairs({ 0x6A, 0x6B, 0x6C, 0x6D, 0x70, 0x80, 0x81, 0x82, 0x83, 0x84,
 for _, b in ipairs({ 0x89, 0x8A, 0x8B, 0x8C, 0x8D, 0x90, 0xA0, 0xA1, 0xA2, 0xA3, 0xA4, 0xA5 }) do PLAUSIBLE[b] = true end
 for _, b in ipairs({ 0xA8, 0xA9, 0xAA, 0xAB, 0xAC, 0xAD, 0xB0, 0xC0, 0xD0, 0xE0, 0xF0 }) do PLAUSIBLE[b] = true end
 
--- TCP ports the dissector registers on (more through the preference).
+-- TCP ports the dissector reads (more through the preference). Where
+-- Wireshark has its own MQTT dissector they stay with it unless TAKE_OVER
+-- (mqttdissect --take-over) or the take_over preference says otherwise.
 local PORTS = { 1883 }
+local TAKE_OVER = false
 
 -- Layout tables, filled in after the reader: packets by type number,
 -- properties by identifier.
@@ -2558,13 +2569,57 @@ end
 -- ---------------------------------------------------------------------------
 -- Registration. Preferences are read when a capture is opened (proto.init);
 -- Wireshark 1.12 and later also apply changes at once (prefs_changed).
+--
+-- Do no harm: where Wireshark has its own MQTT dissector (BUILTIN, 1.12 and
+-- later) the TCP ports stay with it unless the take_over preference is on;
+-- Decode As (tshark -d tcp.port==1883,PROTO) hands single connections to
+-- this one. Where there is none (1.10) the ports are taken by default. A
+-- port this dissector takes gets back the dissector it had when released,
+-- since DissectorTable:remove empties the entry whoever holds it.
+
+proto.prefs.take_over = Pref.bool("Take over TCP ports from the built-in MQTT dissector", TAKE_OVER or not BUILTIN,
+    "Read the TCP ports of this dissector (" .. table.concat(PORTS, ", ") .. ") with it instead of Wireshark's own "
+    .. "MQTT dissector, whose mqtt.* filters then match nothing there. Off: use Decode As for single connections.")
 
 local tcp_port = DissectorTable.get("tcp.port")
+local held = {} -- port -> the dissector it had before this one took it (false: none)
+
+-- take registers the dissector on port once: a port it already holds is
+-- left as it is, so a Decode As the user chose for it later stays.
+local function take(port)
+    if held[port] ~= nil then
+        return
+    end
+    local ok, prev = pcall(function() return tcp_port:get_dissector(port) end)
+    held[port] = (ok and prev) or false
+    tcp_port:add(port, proto)
+end
+
+local function release(port)
+    local prev = held[port]
+    if prev == nil then
+        return
+    end
+    held[port] = nil
+    if prev then
+        pcall(function() tcp_port:add(port, prev) end)
+    else
+        pcall(function() tcp_port:remove(port, proto) end)
+    end
+end
+
 local extra_ports = {}
 
 local function apply_prefs()
+    for _, port in ipairs(PORTS) do
+        if proto.prefs.take_over then
+            take(port)
+        else
+            release(port)
+        end
+    end
     for _, port in ipairs(extra_ports) do
-        pcall(function() tcp_port:remove(port, proto) end)
+        release(port)
     end
     extra_ports = {}
     for word in string.gmatch(proto.prefs.extra_ports or "", "%d+") do
@@ -2574,7 +2629,7 @@ local function apply_prefs()
             fixed = fixed or p == port
         end
         if port > 0 and port < 65536 and not fixed then
-            tcp_port:add(port, proto)
+            take(port)
             extra_ports[#extra_ports + 1] = port
         end
     end
@@ -2587,8 +2642,12 @@ end
 
 pcall(function() proto.prefs_changed = apply_prefs end)
 
-for _, port in ipairs(PORTS) do
-    tcp_port:add(port, proto)
+-- Listed in Decode As (Wireshark 2.0 and later) whether or not it holds a port.
+pcall(function() tcp_port:add_for_decode_as(proto) end)
+if TAKE_OVER or not BUILTIN then
+    for _, port in ipairs(PORTS) do
+        take(port)
+    end
 end
 
 -- ---------------------------------------------------------------------------

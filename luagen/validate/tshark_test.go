@@ -17,14 +17,14 @@ import (
 
 // tsharkTrees runs the real tshark with the Lua script on the capture and
 // returns its trees of the script's protocol.
-func tsharkTrees(t *testing.T, tshark, script, capture, proto string) []*Tree {
+func tsharkTrees(t *testing.T, tshark, script, capture, proto string, args ...string) []*Tree {
 	t.Helper()
 	absScript, err := filepath.Abs(script)
 	if err != nil {
 		t.Fatal(err)
 	}
 	home := t.TempDir() // no personal preferences or plugins
-	cmd := exec.Command(tshark, "-n", "-X", "lua_script:"+absScript, "-r", capture, "-T", "pdml")
+	cmd := exec.Command(tshark, append([]string{"-n", "-X", "lua_script:" + absScript, "-r", capture, "-T", "pdml"}, args...)...)
 	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+home)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -58,7 +58,15 @@ func compareWithTshark(t *testing.T, tshark, script, capture string) *Result {
 		t.Fatalf("%s: want one protocol with a dissector, have %v", script, v.dissectors)
 	}
 	proto := v.dissectors[0]
-	want := tsharkTrees(t, tshark, script, capture, proto)
+	var args []string
+	if v.DecodeAs() {
+		// The script leaves its port to Wireshark's own dissector:
+		// Decode As, in the emulator as in tshark.
+		for _, p := range v.Ports() {
+			args = append(args, "-d", "tcp.port=="+strconv.Itoa(int(p))+","+proto)
+		}
+	}
+	want := tsharkTrees(t, tshark, script, capture, proto, args...)
 	res := runFile(t, v, capture, &Reference{Trees: want, PDML: true})
 	if !res.OK() {
 		t.Errorf("the emulator's reading differs from tshark's:\n%s", report(res))
@@ -162,8 +170,13 @@ func TestRandomStreamsMatchTshark(t *testing.T) {
 		t.Fatal(err)
 	}
 	script := writeTemp(t, "mqtt.lua", src)
-	v := newValidator(t, "mqtt.lua", src, Options{MaxDiffPDUs: 20})
-	want := tsharkTrees(t, tshark, script, path, "mqttlua")
+	// The take_over preference gives port 1883 to the script, in the
+	// emulator as in tshark.
+	v := newValidator(t, "mqtt.lua", src, Options{MaxDiffPDUs: 20, Prefs: []string{"mqttlua.take_over=TRUE"}})
+	if v.DecodeAs() {
+		t.Error("the take_over preference registers no port in the emulator")
+	}
+	want := tsharkTrees(t, tshark, script, path, "mqttlua", "-o", "mqttlua.take_over:TRUE")
 	res := runFile(t, v, path, &Reference{Trees: want, PDML: true})
 	if !res.OK() || res.PDUs < 1000 {
 		t.Errorf("the emulator's reading differs from tshark's:\n%s", report(res))

@@ -93,7 +93,8 @@ type Options struct {
 	// Budget bounds the run time of one dissector call; 0 means 1 s.
 	Budget time.Duration
 	// Ports are the TCP ports whose connections are read. Empty means the
-	// ports the script registers in the "tcp.port" table. A connection on a
+	// ports the script registers in the "tcp.port" table, or MQTT's port
+	// 1883 through Decode As when it registers none. A connection on a
 	// port the script did not register is handed to the script's only
 	// protocol with a dissector, as Wireshark's "Decode As" would.
 	Ports []uint16
@@ -132,6 +133,8 @@ type Validator struct {
 	src   []byte
 	opts  Options
 	ports []uint16
+	// decodeAs: the script registers no port; ports is MQTT's, Decode As
+	decodeAs bool
 	// protos with a dissector, from the trial load
 	dissectors []string
 	protoNames []string
@@ -197,6 +200,12 @@ func New(name string, src []byte, opts Options) (*Validator, error) {
 			}
 		}
 	}
+	if len(v.ports) == 0 && len(v.dissectors) == 1 {
+		// The generated mqtt.lua leaves port 1883 to Wireshark's own MQTT
+		// dissector where there is one (the emulated 1.12 and later): read
+		// it as a user would, through Decode As.
+		v.ports, v.decodeAs = []uint16{spec.MQTT.Port}, true
+	}
 	if len(v.ports) == 0 {
 		return nil, fmt.Errorf("%s registers no TCP port (DissectorTable \"tcp.port\"): give the ports to read", name)
 	}
@@ -213,6 +222,10 @@ func (v *Validator) Close() {
 
 // Ports returns the TCP ports whose connections are read.
 func (v *Validator) Ports() []uint16 { return append([]uint16(nil), v.ports...) }
+
+// DecodeAs reports whether the ports are read through Decode As because the
+// script registers none and none were given (Options.Ports).
+func (v *Validator) DecodeAs() bool { return v.decodeAs }
 
 // Protocols returns the filter names of the protocols the script creates.
 func (v *Validator) Protocols() []string { return append([]string(nil), v.protoNames...) }

@@ -358,7 +358,8 @@ func (s *State) registerAPI() {
 	for k, v := range enc {
 		setG(k, lua.LNumber(v))
 	}
-	pi := map[string]int{"PI_CHECKSUM": PIChecksum, "PI_SEQUENCE": PISequence, "PI_RESPONSE_CODE": PIResponseCode,
+	// int64: PI_GROUP_MASK (0xff000000) overflows int on 32-bit platforms.
+	pi := map[string]int64{"PI_CHECKSUM": PIChecksum, "PI_SEQUENCE": PISequence, "PI_RESPONSE_CODE": PIResponseCode,
 		"PI_REQUEST_CODE": PIRequestCode, "PI_UNDECODED": PIUndecoded, "PI_REASSEMBLE": PIReassemble,
 		"PI_MALFORMED": PIMalformed, "PI_DEBUG": PIDebug, "PI_PROTOCOL": PIProtocol, "PI_SECURITY": PISecurity,
 		"PI_COMMENTS_GROUP": PICommentsGrp, "PI_COMMENT": PIComment, "PI_CHAT": PIChat, "PI_NOTE": PINote,
