@@ -67,7 +67,6 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/mqttdissect/mqttdissect/dissect"
 	"github.com/mqttdissect/mqttdissect/luagen/wslua"
@@ -90,8 +89,17 @@ const (
 type Options struct {
 	// Profile is the imitated Wireshark release; zero means 4.0.
 	Profile wslua.Profile
-	// Budget bounds the run time of one dissector call; 0 means 1 s.
-	Budget time.Duration
+	// Steps bounds the work of one dissector call (and of loading, init and
+	// prefs_changed) in Lua instructions; 0 means wslua.DefaultCallSteps.
+	// It counts work, not time: the verdict does not depend on the machine.
+	Steps int64
+	// MemoryLimit bounds the memory the script holds, in bytes; 0 means
+	// wslua.DefaultMemoryLimit.
+	MemoryLimit int64
+	// KeepGoing goes on with a capture after the script ran into its
+	// instruction budget or memory limit (by default the capture stops
+	// there: a script that loops would wait out its budget on every frame).
+	KeepGoing bool
 	// Ports are the TCP ports whose connections are read. Empty means the
 	// ports the script registers in the "tcp.port" table. A connection on a
 	// port the script did not register is handed to the script's only
@@ -223,7 +231,8 @@ func (v *Validator) Profile() wslua.Profile { return v.opts.Profile }
 // newState creates an emulator state with the script loaded and the
 // preferences set.
 func (v *Validator) newState() (*wslua.State, error) {
-	st := wslua.New(wslua.Options{Profile: v.opts.Profile, CallBudget: v.opts.Budget, Stdout: v.opts.Stdout})
+	st := wslua.New(wslua.Options{Profile: v.opts.Profile, CallSteps: v.opts.Steps, LoadSteps: v.opts.Steps,
+		MemoryLimit: v.opts.MemoryLimit, Stdout: v.opts.Stdout})
 	if err := st.Load(v.name, v.src); err != nil {
 		st.Close()
 		var le *wslua.LuaError
@@ -303,7 +312,7 @@ func (v *Validator) Run(ctx context.Context, name string, r io.Reader, ref *Refe
 		if err := st.Init(); err != nil {
 			le := &wslua.LuaError{Message: err.Error()}
 			errors.As(err, &le)
-			res.addError(LuaError{Message: "init: " + le.Message, Traceback: le.Traceback})
+			res.addError(LuaError{Message: "init: " + le.Message, Traceback: le.Traceback, Where: le.Where, Limit: string(le.Limit)})
 		}
 	}
 	v.stUsed = v.st != nil
@@ -349,9 +358,19 @@ func (v *Validator) Run(ctx context.Context, name string, r io.Reader, ref *Refe
 		res.Frames = f.Number
 		asm.Add(f)
 		ru.settle()
+		if res.Stopped != "" {
+			break
+		}
 	}
-	asm.Flush()
-	ru.settle()
+	if res.Stopped == "" {
+		asm.Flush()
+		ru.settle()
+	}
+	if ref == nil && res.PDUs == 0 && res.LuaPDUs == 0 && res.RefPDUs == 0 && res.Stopped == "" {
+		res.NothingCompared = true
+		res.TrafficPorts = cr.BusiestPorts(5)
+		res.ScriptPorts = v.Ports()
+	}
 	switch {
 	case ref != nil && ref.Record:
 		res.Recorded = true
@@ -465,8 +484,15 @@ func (ru *run) onLua(fr *wslua.FrameResult) {
 		ru.lastFrame, ru.frameIdx = fr.Number, 0
 	}
 	for _, c := range fr.Calls {
+		for _, e := range c.Caught {
+			ru.res.CaughtErrors++
+			ru.res.addError(LuaError{Frame: e.Frame, Message: e.Message, Traceback: e.Traceback, Where: e.Where, Caught: true})
+		}
 		if c.Err != nil {
-			ru.res.addError(LuaError{Frame: c.Err.Frame, Message: c.Err.Message, Traceback: c.Err.Traceback})
+			ru.res.addError(LuaError{Frame: c.Err.Frame, Message: c.Err.Message, Traceback: c.Err.Traceback, Where: c.Err.Where, Limit: string(c.Err.Limit)})
+			if c.Err.Limit != "" && !ru.v.opts.KeepGoing && ru.res.Stopped == "" {
+				ru.res.Stopped = fmt.Sprintf("stopped at frame %d: the script ran into its %s limit (--keep-going goes on)", c.Err.Frame, c.Err.Limit)
+			}
 		}
 		var cur *Tree
 		var curRoot *wslua.Item

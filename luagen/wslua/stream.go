@@ -315,7 +315,8 @@ func (s *State) dissectOnce(p *Proto, data []byte, tvbOff int, reassembled bool,
 	L.Push(ps.ud)
 	root := s.newTreeItem(d)
 	L.Push(&root.ud)
-	lerr := s.pcall(3, 1, s.opts.CallBudget, ps.frame.Number)
+	s.caught = nil
+	lerr := s.pcall(3, 1, s.opts.CallSteps, ps.frame.Number, "")
 	consumed := n
 	if lerr != nil {
 		call.Err = lerr
@@ -328,6 +329,10 @@ func (s *State) dissectOnce(p *Proto, data []byte, tvbOff int, reassembled bool,
 		if f, ok := isNumber(ret); ok {
 			consumed = int(int32(int64(f)))
 		}
+	}
+	call.Caught = s.takeCaught()
+	for _, c := range call.Caught {
+		c.Frame = ps.frame.Number
 	}
 	d.done = true
 	s.cur = prev
