@@ -88,7 +88,7 @@ type Result struct {
 	NothingCompared bool
 	ScriptPorts     []uint16
 	TrafficPorts    []dissect.PortCount
-	NotComparable                         int // native packets cut short by lost bytes or the end of a stream
+	NotComparable   int // native packets cut short by lost bytes or the end of a stream
 	// ReadErr is set when the capture is damaged part way; what came
 	// before the damage was compared.
 	ReadErr error
