@@ -80,7 +80,14 @@ type budget struct {
 func newBudget(memLimit int64) *budget {
 	b := &budget{memLimit: memLimit, limit: 1<<62 - 1, check: 1<<62 - 1}
 	b.samples = []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/gc/heap/live:bytes"}}
-	b.base = b.heapObjects()
+	// The base is the heap found live by the last collection: the heap in
+	// use now may hold much garbage (of an earlier state, say) that a
+	// collection would free, and would then count as room for the script.
+	metrics.Read(b.samples)
+	b.base = b.samples[1].Value.Uint64()
+	if b.base == 0 {
+		b.base = b.samples[0].Value.Uint64()
+	}
 	b.lastLive = b.base
 	b.watchGC()
 	return b
