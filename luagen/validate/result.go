@@ -76,6 +76,10 @@ type Result struct {
 	SpanningMissing, FirstSpanningMissing int
 	ErrorCount                            int // Lua errors in all
 	Errors                                []LuaError
+	// MaxSteps is the most work one dissector call did (Lua instructions,
+	// as counted against Options.Steps), in frame MaxStepsFrame.
+	MaxSteps      int64
+	MaxStepsFrame int
 	// CaughtErrors counts the Lua errors (of ErrorCount) the script caught
 	// itself: runtime errors inside a pcall, hidden from Wireshark's view.
 	CaughtErrors int
@@ -188,12 +192,37 @@ func (r *Result) WriteReport(w io.Writer) error {
 	var b strings.Builder
 	b.WriteString(r.Line() + "\n")
 	// Lua errors first: the differences after them are often their effect.
+	// The same error in many frames is shown once, with its traceback,
+	// followed by the frames it recurred in.
+	again := map[string][]int{}
+	var order []LuaError
 	for _, e := range r.Errors {
+		k := e.Message + "\x00" + e.Where
+		if _, seen := again[k]; seen {
+			again[k] = append(again[k], e.Frame)
+			continue
+		}
+		again[k] = []int{}
+		order = append(order, e)
+	}
+	for _, e := range order {
 		b.WriteString("  " + e.String() + "\n")
 		if tb := strings.TrimSpace(e.Traceback); tb != "" {
 			for _, line := range strings.Split(tb, "\n") {
 				b.WriteString("      " + strings.TrimSpace(line) + "\n")
 			}
+		}
+		if fs := again[e.Message+"\x00"+e.Where]; len(fs) > 0 {
+			shown := fs[:min(len(fs), 10)]
+			parts := make([]string, len(shown))
+			for i, f := range shown {
+				parts[i] = fmt.Sprint(f)
+			}
+			more := ""
+			if len(fs) > len(shown) {
+				more = fmt.Sprintf(" and %d more", len(fs)-len(shown))
+			}
+			fmt.Fprintf(&b, "    the same error in frames %s%s\n", strings.Join(parts, ", "), more)
 		}
 	}
 	if n := r.ErrorCount - len(r.Errors); n > 0 {

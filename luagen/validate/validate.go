@@ -358,6 +358,9 @@ func (v *Validator) Run(ctx context.Context, name string, r io.Reader, ref *Refe
 		res.Frames = f.Number
 		asm.Add(f)
 		ru.settle()
+		if testFrameHook != nil {
+			testFrameHook(f.Number)
+		}
 		if res.Stopped != "" {
 			break
 		}
@@ -380,6 +383,9 @@ func (v *Validator) Run(ctx context.Context, name string, r io.Reader, ref *Refe
 	}
 	return res, nil
 }
+
+// testFrameHook, set by tests, is called after every frame.
+var testFrameHook func(frame int)
 
 // run is the state of one capture's validation.
 type run struct {
@@ -484,6 +490,9 @@ func (ru *run) onLua(fr *wslua.FrameResult) {
 		ru.lastFrame, ru.frameIdx = fr.Number, 0
 	}
 	for _, c := range fr.Calls {
+		if c.Steps > ru.res.MaxSteps {
+			ru.res.MaxSteps, ru.res.MaxStepsFrame = c.Steps, c.Frame
+		}
 		for _, e := range c.Caught {
 			ru.res.CaughtErrors++
 			ru.res.addError(LuaError{Frame: e.Frame, Message: e.Message, Traceback: e.Traceback, Where: e.Where, Caught: true})

@@ -330,6 +330,7 @@ func (s *State) dissectOnce(p *Proto, data []byte, tvbOff int, reassembled bool,
 			consumed = int(int32(int64(f)))
 		}
 	}
+	call.Steps = s.budget.used
 	call.Caught = s.takeCaught()
 	for _, c := range call.Caught {
 		c.Frame = ps.frame.Number

@@ -358,6 +358,9 @@ type Call struct {
 	DesegmentOffset int // pinfo.desegment_offset after the call
 	DesegmentLen    int // pinfo.desegment_len after the call
 	Err             *LuaError
+	// Steps is the work the call did: Lua instructions plus the work of
+	// library functions, as counted against Options.CallSteps.
+	Steps int64
 	// Caught are runtime errors the script caught itself during the call
 	// (pcall): the bug is hidden from Wireshark's view but not fixed.
 	Caught []*LuaError
