@@ -296,9 +296,21 @@ func (s *State) ensureUD(ps *pinfoState) {
 	ps.ud = newUD(s.L, ps, s.mtPinfo)
 }
 
+// slabSize is the size of the next allocation slab: small for the first
+// of a call, doubling up to max.
+func slabSize(last, max int) int {
+	return min(max, maxInt(8, 2*last))
+}
+
 // dissectOnce calls one protocol's Lua dissector on data[tvbOff:].
 func (s *State) dissectOnce(p *Proto, data []byte, tvbOff int, reassembled bool, firstFrame int, ps *pinfoState) *Call {
 	L := s.L
+	// Each call starts new slabs. A slab shared by two calls would tie
+	// them together (its items point to their calls, the calls to all
+	// their items in other slabs), and through one another every call
+	// since the first: a reference the Lua state keeps to one recent item
+	// would hold the whole capture's trees.
+	s.treeSlab, s.rangeSlab, s.childSlab = nil, nil, nil
 	n := len(data) - tvbOff
 	call := &Call{Frame: ps.frame.Number, FirstFrame: firstFrame, Proto: p.name, Data: data, Reassembled: reassembled, TvbOffset: tvbOff, TvbLen: n}
 	d := &dissection{call: call, pinfo: ps}
@@ -444,4 +456,11 @@ func apiErrMsg(err error) string {
 func malformed(off int, text string) *Item {
 	return &Item{Abbrev: AbbrevMalformed, Type: FTProtocol, Offset: off, Text: "[" + text + "]",
 		Experts: []Expert{{Group: PIMalformed, Severity: PIError, Text: text}}}
+}
+
+func maxInt(a, b int) int {
+	if a > b {
+		return a
+	}
+	return b
 }
