@@ -252,7 +252,8 @@ func TestMemoryFlat(t *testing.T) {
 // TestLongCapture validates the generated mqtt.lua over 100,000 MQTT
 // packets in segments of 2,000 at default settings. Set
 // MQTTDISSECT_LONG_PACKETS to change the size (1650000 for the README's
-// memory figure); skipped with -short.
+// memory figure, with MQTTDISSECT_LONG_CAPTURE to write the capture
+// instead of validating it); skipped with -short.
 func TestLongCapture(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
@@ -266,9 +267,13 @@ func TestLongCapture(t *testing.T) {
 	}
 	capture := denseCapture(n, 2000, 4)
 	if path := os.Getenv("MQTTDISSECT_LONG_CAPTURE"); path != "" {
+		// Only write it, to time the binary on it:
+		//	MQTTDISSECT_LONG_PACKETS=1650000 MQTTDISSECT_LONG_CAPTURE=/tmp/long.pcap go test ./luagen/validate -run TestLongCapture
+		//	/usr/bin/time -f "%e s %M KB" mqttdissect validate --lua mqtt.lua /tmp/long.pcap
 		if err := os.WriteFile(path, capture, 0o644); err != nil {
 			t.Fatal(err)
 		}
+		return
 	}
 	v := newValidator(t, "mqtt.lua", generatedLua(t), Options{})
 	res, err := v.Run(context.Background(), "long.pcap", bytes.NewReader(capture), nil)

@@ -283,3 +283,26 @@ DissectorTable.get("tcp.port"):add(7777, p)`))
 		}
 	}
 }
+
+// TestInfoColumnCut: the Info column holds at most 4,095 bytes, other
+// columns 255, as Wireshark's column buffers, cut on a UTF-8 boundary.
+func TestInfoColumnCut(t *testing.T) {
+	s := New(Options{Profile: Profile40})
+	defer s.Close()
+	err := s.Load("cols.lua", []byte(`local p = Proto("cc", "CC")
+function p.dissector(tvb, pinfo, tree)
+  for i = 1, 3000 do pinfo.cols.info:append("é") end
+  pinfo.cols.protocol = string.rep("P", 1000)
+end
+DissectorTable.get("tcp.port"):add(7777, p)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	frs := feed(t, s, []seg{{ToServer, []byte{1}}})
+	if n := len(frs[0].Info); n != 4094 || !strings.HasSuffix(frs[0].Info, "é") {
+		t.Errorf("Info: %d bytes", n)
+	}
+	if n := len(frs[0].Protocol); n != 255 {
+		t.Errorf("Protocol: %d bytes", n)
+	}
+}

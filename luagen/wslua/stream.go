@@ -195,6 +195,7 @@ func appendSep(c *column, t string) {
 		c.text += " "
 	}
 	c.text += t
+	c.cut()
 }
 
 // finishIteration applies TCP's column handling after a call that left
