@@ -555,3 +555,44 @@ func (s *State) closePackageAndOS() *lua.LTable {
 	}))
 	return loaded
 }
+
+// boundAPI checks the allocations of the emulated API's functions whose
+// result size a script chooses (ByteArray:set_size(2^40) would otherwise
+// ask Go for a terabyte).
+func (s *State) boundAPI() {
+	L := s.L
+	b := s.budget
+	wrap := func(t *lua.LTable, name string, size func(L *lua.LState) int64) {
+		f, ok := t.RawGetString(name).(*lua.LFunction)
+		if !ok || !f.IsG {
+			return
+		}
+		orig := f.GFunction
+		t.RawSetString(name, L.NewFunction(func(L *lua.LState) int {
+			b.alloc(L, size(L))
+			return orig(L)
+		}))
+	}
+	baLen := func(L *lua.LState, n int) int64 {
+		if ud, ok := L.Get(n).(*lua.LUserData); ok {
+			if ba, ok := ud.Value.(*byteArray); ok {
+				return int64(len(ba.b))
+			}
+		}
+		if str, ok := L.Get(n).(lua.LString); ok {
+			return int64(len(str))
+		}
+		return 64
+	}
+	if cls, ok := s.mtBA.RawGetString("__index").(*lua.LTable); ok {
+		wrap(cls, "set_size", func(L *lua.LState) int64 { return max(0, int64(L.OptNumber(2, 0))) })
+		wrap(cls, "append", func(L *lua.LState) int64 { return baLen(L, 1) + baLen(L, 2) })
+		wrap(cls, "prepend", func(L *lua.LState) int64 { return baLen(L, 1) + baLen(L, 2) })
+		wrap(cls, "tohex", func(L *lua.LState) int64 {
+			return baLen(L, 1) * (3 + int64(len(L.OptString(3, ""))))
+		})
+	}
+	concatSize := func(L *lua.LState) int64 { return 2 * (baLen(L, 1) + baLen(L, 2)) }
+	wrap(s.mtBA, "__concat", concatSize)
+	wrap(s.mtRange, "__concat", concatSize)
+}

@@ -124,6 +124,7 @@ func New(opts Options) *State {
 	s.L.SetContext(&luaCtx{b: s.budget, L: s.L})
 	s.openLibs()
 	s.registerAPI()
+	s.boundAPI()
 	if s.prof.lua == 54 {
 		s.registerFloat54()
 	}
