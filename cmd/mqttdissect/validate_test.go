@@ -295,3 +295,29 @@ func TestValidateUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateNothingCompared: a capture without traffic on the script's
+// ports is a failure, not a pass, and says where the traffic was.
+func TestValidateNothingCompared(t *testing.T) {
+	lua, _ := generatedForValidate(t)
+	out, _, code := validateCLI(t, "validate", "--lua", lua, "--port", "8883", filepath.Join("..", "..", "testdata", "v311.pcap"))
+	if code != 1 || !strings.Contains(out, "nothing compared") || !strings.Contains(out, "TCP ports read 8883 (the script registers 1883)") ||
+		!strings.Contains(out, "ports 1883 (") {
+		t.Errorf("exit %d\n%s", code, out)
+	}
+}
+
+// TestValidateMemoryLimit: a script that allocates without end is stopped
+// by --memory with a Lua error and exit 1, never a Go fatal error.
+func TestValidateMemoryLimit(t *testing.T) {
+	lua := writeValidateScript(t, "hog.lua", []byte(`local p = Proto("hog", "Hog")
+function p.dissector(tvb, pinfo, tree)
+  local s = string.rep("x", 2^36)
+end
+DissectorTable.get("tcp.port"):add(1883, p)
+`))
+	out, _, code := validateCLI(t, "validate", "--lua", lua, "--memory", "64", filepath.Join("..", "..", "testdata", "v311.pcap"))
+	if code != 1 || !strings.Contains(out, "exceeded its memory limit of 64 MiB in frame") || !strings.Contains(out, "hog.lua:3") {
+		t.Errorf("exit %d\n%s", code, out)
+	}
+}

@@ -206,7 +206,7 @@ func TestNothingComparedFails(t *testing.T) {
 	}
 	var out bytes.Buffer
 	res.WriteReport(&out)
-	if res.OK() || !res.NothingCompared || !strings.Contains(out.String(), "the script's ports are 1883") ||
+	if res.OK() || !res.NothingCompared || !strings.Contains(out.String(), "TCP ports read 1883;") ||
 		!strings.Contains(out.String(), "ports 8883 (") {
 		t.Errorf("%s", out.String())
 	}

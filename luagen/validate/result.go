@@ -87,9 +87,11 @@ type Result struct {
 	// into its instruction budget or memory limit).
 	Stopped string
 	// NothingCompared is set when no PDU was found on either side: a run
-	// that proved nothing. ScriptPorts are the ports read; TrafficPorts the
-	// TCP ports that did carry traffic, busiest first.
+	// that proved nothing. ReadPorts are the TCP ports read, ScriptPorts
+	// those the script registers, TrafficPorts the other TCP ports that
+	// carried traffic, busiest first.
 	NothingCompared bool
+	ReadPorts       []uint16
 	ScriptPorts     []uint16
 	TrafficPorts    []dissect.PortCount
 	NotComparable   int // native packets cut short by lost bytes or the end of a stream
@@ -229,7 +231,14 @@ func (r *Result) WriteReport(w io.Writer) error {
 		fmt.Fprintf(&b, "  ... and %d more Lua errors\n", n)
 	}
 	if r.NothingCompared {
-		fmt.Fprintf(&b, "  hint: no PDU on either side: the script's ports are %s", portList(r.ScriptPorts))
+		fmt.Fprintf(&b, "  hint: no PDU on either side: TCP ports read %s", portList(r.ReadPorts))
+		if portList(r.ReadPorts) != portList(r.ScriptPorts) {
+			if len(r.ScriptPorts) == 0 {
+				b.WriteString(" (the script registers none)")
+			} else {
+				fmt.Fprintf(&b, " (the script registers %s)", portList(r.ScriptPorts))
+			}
+		}
 		if len(r.TrafficPorts) == 0 {
 			b.WriteString("; the capture carries no TCP traffic on other ports either\n")
 		} else {

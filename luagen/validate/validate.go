@@ -140,6 +140,8 @@ type Validator struct {
 	src   []byte
 	opts  Options
 	ports []uint16
+	// registered are the ports the script adds to "tcp.port"
+	registered []uint16
 	// protos with a dissector, from the trial load
 	dissectors []string
 	protoNames []string
@@ -197,13 +199,14 @@ func New(name string, src []byte, opts Options) (*Validator, error) {
 	if len(v.dissectors) == 0 {
 		return nil, &LoadError{Script: name, Profile: opts.Profile, Err: &wslua.LuaError{Message: "the script creates no protocol with a dissector function"}}
 	}
+	for _, p := range st.TCPPorts() {
+		if p > 0 && p < 65536 {
+			v.registered = append(v.registered, uint16(p))
+		}
+	}
 	v.ports = append(v.ports, opts.Ports...)
 	if len(v.ports) == 0 {
-		for _, p := range st.TCPPorts() {
-			if p > 0 && p < 65536 {
-				v.ports = append(v.ports, uint16(p))
-			}
-		}
+		v.ports = append(v.ports, v.registered...)
 	}
 	if len(v.ports) == 0 {
 		return nil, fmt.Errorf("%s registers no TCP port (DissectorTable \"tcp.port\"): give the ports to read", name)
@@ -372,7 +375,8 @@ func (v *Validator) Run(ctx context.Context, name string, r io.Reader, ref *Refe
 	if ref == nil && res.PDUs == 0 && res.LuaPDUs == 0 && res.RefPDUs == 0 && res.Stopped == "" {
 		res.NothingCompared = true
 		res.TrafficPorts = cr.BusiestPorts(5)
-		res.ScriptPorts = v.Ports()
+		res.ReadPorts = v.Ports()
+		res.ScriptPorts = append([]uint16(nil), v.registered...)
 	}
 	switch {
 	case ref != nil && ref.Record:
