@@ -191,6 +191,7 @@ func TestBudgetProbes(t *testing.T) {
 		{"ByteArray:set_size 2^40", `ByteArray.new("00"):set_size(2^40)`, "memory limit of 256 MiB", Options{}},
 		{"ByteArray:tohex with a huge separator", `local b = ByteArray.new("00") b:set_size(2^20) b:tohex(false, string.rep(" ", 2^10))`, "memory limit of 256 MiB", Options{}},
 		{"ByteArray doubling", `local b = ByteArray.new("00") for i = 1, 40 do b = b .. b end`, "memory limit of 64 MiB", Options{MemoryLimit: 64 << 20}},
+		{"os.date of a huge format", `os.date(string.rep("%c", 2^24))`, "memory limit of 256 MiB", Options{}},
 		{"nested coroutines", `local function f() coroutine.wrap(f)() end f()`, "C stack overflow", Options{}},
 		{"nested resume", `local function f() local co = coroutine.create(f) local ok, e = coroutine.resume(co) error(e, 0) end f()`, "C stack overflow", Options{}},
 		{"many coroutines", `local t = {} for i = 1, 1e7 do t[i] = coroutine.create(print) end`, "memory limit of 64 MiB", Options{MemoryLimit: 64 << 20}},
