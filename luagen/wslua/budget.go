@@ -97,6 +97,9 @@ func newBudget(memLimit int64) *budget {
 // state lives (a finalizer re-armed each cycle).
 func (b *budget) watchGC() {
 	type sentinel struct{ _ [16]byte }
+	// The finalizer runs on its own goroutine: its own sample.
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	base, limit := b.base, b.memLimit
 	var arm func()
 	arm = func() {
 		s := &sentinel{}
@@ -104,8 +107,8 @@ func (b *budget) watchGC() {
 			if b.closed.Load() {
 				return
 			}
-			metrics.Read(b.samples[1:2])
-			if live := b.samples[1].Value.Uint64(); live > b.base && int64(live-b.base) > b.memLimit {
+			metrics.Read(sample)
+			if live := sample[0].Value.Uint64(); live > base && int64(live-base) > limit {
 				b.overGC.Store(true)
 			}
 			arm()
