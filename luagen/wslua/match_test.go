@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	lua "github.com/yuin/gopher-lua"
 )
 
 // patternScript exercises string.find, match, gmatch and gsub on a corpus
@@ -116,4 +118,31 @@ func TestPatternsMatchRealLua(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzPatterns runs string.find, match, gmatch and gsub on any subject and
+// pattern: an error is fine, a Go panic or a run past the budget is not.
+func FuzzPatterns(f *testing.F) {
+	for _, c := range [][2]string{{"hello world", "(%w+) (%w+)"}, {"f(a(b)c)d", "%b()"}, {"THE (quick) fox", "%f[%a]%a+"},
+		{"abcabc", "(abc)%1"}, {"aaa", "a-$"}, {"x", "[%"}, {"a", "(()"}, {strings.Repeat("a", 300), ".-.-.-b"}} {
+		f.Add(c[0], c[1])
+	}
+	s := New(Options{Profile: Profile40, CallSteps: 1_000_000})
+	defer s.Close()
+	if err := s.Load("fuzz.lua", []byte(`function probe(s, p)
+  pcall(string.find, s, p)
+  pcall(string.match, s, p, 2)
+  pcall(string.gsub, s, p, "%0%0", 3)
+  pcall(function() local n = 0 for a in string.gmatch(s, p) do n = n + 1 if n > 100 then break end end end)
+end`)); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, subject, pattern string) {
+		s.L.Push(s.L.GetGlobal("probe"))
+		s.L.Push(lua.LString(subject))
+		s.L.Push(lua.LString(pattern))
+		if lerr := s.pcall(2, 0, 1_000_000, 0, "in the probe"); lerr != nil && lerr.Limit == "" {
+			t.Fatalf("%q %q: %v", subject, pattern, lerr)
+		}
+	})
 }
