@@ -57,7 +57,7 @@ var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); retu
 type budget struct {
 	n     int64 // work done in the current call
 	limit int64 // work allowed in the current call
-	check int64 // next n at which slow() runs: min(limit, next heap check)
+	check int64 // next n at which slow() runs: min(limit+1, next heap check)
 	armed bool
 
 	memLimit int64  // bytes of heap above base allowed
@@ -158,7 +158,7 @@ func (b *budget) slow(L *lua.LState) <-chan struct{} {
 	if b.exceeded != "" {
 		return closedChan
 	}
-	if b.n >= b.limit {
+	if b.n > b.limit {
 		b.hit(L, LimitSteps)
 		return closedChan
 	}
@@ -166,7 +166,7 @@ func (b *budget) slow(L *lua.LState) <-chan struct{} {
 		b.hit(L, LimitMemory)
 		return closedChan
 	}
-	b.check = min(b.limit, b.n+memCheckEvery)
+	b.check = min(b.limit+1, b.n+memCheckEvery)
 	return nil
 }
 
@@ -233,7 +233,7 @@ func (b *budget) arm(steps int64) bool {
 	b.armed = true
 	b.n = 0
 	b.limit = steps
-	b.check = min(steps, memCheckEvery)
+	b.check = min(steps+1, memCheckEvery)
 	b.exceeded, b.where, b.trace = "", "", ""
 	return true
 }
