@@ -28,6 +28,16 @@ func (s *State) maxResults() int {
 // Go ends the process when its stack passes 1 GB.
 const maxResumeDepth = 200
 
+func init() {
+	// gopher-lua keeps integer keys below MaxArrayIndex in the array part
+	// and fills the gap before a key far past the end with nils: t[2^26-1]
+	// = 1 on an empty table allocates 1 GiB in one instruction, and
+	// packets_seen[5000000] = x, 80 MB. Keys past 2^20 go to the hash
+	// part instead (at most 16 MiB per assignment); only # of a sequence
+	// longer than that differs from Lua's.
+	lua.MaxArrayIndex = 1 << 20
+}
+
 // coroutineCost is what creating a coroutine costs: gopher-lua gives each
 // its own registry and call stack (~100 KB with this state's options).
 const coroutineCost = 100 << 10
@@ -117,6 +127,9 @@ func (s *State) boundLibs() {
 	for _, name := range []string{"find", "match", "gmatch", "gsub"} {
 		s.boundPattern(strT, name)
 	}
+	if strT.RawGetString("gfind") != lua.LNil {
+		strT.RawSetString("gfind", strT.RawGetString("gmatch")) // Lua 5.1's old name
+	}
 
 	set(tblT, "concat", func(L *lua.LState) int {
 		t := L.CheckTable(1)
@@ -185,6 +198,21 @@ func (s *State) boundLibs() {
 				b.charge(L, t.Len()-L.CheckInt(2)+1) // the elements moved down
 			}
 			return orig(L)
+		})
+	}
+	if gfn(tblT, "maxn") != nil {
+		set(tblT, "maxn", func(L *lua.LState) int {
+			t := L.CheckTable(1)
+			top, n := 0.0, 0
+			t.ForEach(func(k, _ lua.LValue) {
+				n++
+				if kn, ok := k.(lua.LNumber); ok && float64(kn) > top {
+					top = float64(kn)
+				}
+			})
+			b.charge(L, n)
+			L.Push(lua.LNumber(top))
+			return 1
 		})
 	}
 	if orig := gfn(tblT, "sort"); orig != nil {

@@ -176,6 +176,7 @@ func TestBudgetProbes(t *testing.T) {
 	}{
 		{"pattern backtracking", `string.find(string.rep("a", 30000), ".-.-.-.-b")`, "budget of 10000000 Lua instructions while loading at probe.lua:1", Options{LoadSteps: 10_000_000}},
 		{"gsub backtracking", `string.gsub(string.rep("a", 3000), "(.-)(.-)(.-)b", "")`, "budget of 10000000 Lua instructions", Options{LoadSteps: 10_000_000}},
+		{"gfind backtracking", `for x in string.gfind(string.rep("a", 3000), ".-.-.-b") do end`, "budget of 10000000 Lua instructions", Options{LoadSteps: 10_000_000}},
 		{"gmatch backtracking", `for x in string.gmatch(string.rep("a", 3000), ".-.-.-b") do end`, "budget of 10000000 Lua instructions", Options{LoadSteps: 10_000_000}},
 		{"unpack 2^31", `unpack({}, 1, 2^31)`, "too many results to unpack", Options{}},
 		{"table.unpack 2^31", `(table.unpack or unpack)({}, 1, 2^31)`, "too many results to unpack", Options{}},
@@ -192,6 +193,7 @@ func TestBudgetProbes(t *testing.T) {
 		{"ByteArray:tohex with a huge separator", `local b = ByteArray.new("00") b:set_size(2^20) b:tohex(false, string.rep(" ", 2^10))`, "memory limit of 256 MiB", Options{}},
 		{"ByteArray doubling", `local b = ByteArray.new("00") for i = 1, 40 do b = b .. b end`, "memory limit of 64 MiB", Options{MemoryLimit: 64 << 20}},
 		{"os.date of a huge format", `os.date(string.rep("%c", 2^24))`, "memory limit of 256 MiB", Options{}},
+		{"sparse arrays", `local keep = {} for i = 1, 1000 do local t = {} t[2^20 - 1] = 1 t[2^26 - 1] = 1 keep[i] = t end`, "memory limit of 256 MiB", Options{}},
 		{"nested coroutines", `local function f() coroutine.wrap(f)() end f()`, "C stack overflow", Options{}},
 		{"nested resume", `local function f() local co = coroutine.create(f) local ok, e = coroutine.resume(co) error(e, 0) end f()`, "C stack overflow", Options{}},
 		{"many coroutines", `local t = {} for i = 1, 1e7 do t[i] = coroutine.create(print) end`, "memory limit of 64 MiB", Options{MemoryLimit: 64 << 20}},
@@ -204,7 +206,7 @@ func TestBudgetProbes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := Profile40
-			if strings.Contains(tc.src, "unpack({}") {
+			if strings.Contains(tc.src, "unpack({}") || strings.Contains(tc.src, "gfind") {
 				p = Profile110
 			}
 			_, err := runScript(t, p, tc.opts, tc.src)
