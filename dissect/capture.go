@@ -10,6 +10,7 @@ import (
 	"io"
 	"math/bits"
 	"net/netip"
+	"sort"
 	"sync/atomic"
 	"time"
 )
@@ -165,6 +166,7 @@ type CaptureReader struct {
 
 	frame Frame
 	stats CaptureStats
+	other []uint32 // frames per unwatched lower TCP port (countOther)
 }
 
 // ngIface is one pcapng interface description.
@@ -836,6 +838,7 @@ func (r *CaptureReader) tcp(src, dst netip.Addr, seg []byte, segLen int, cut boo
 	}
 	sp, dp := binary.BigEndian.Uint16(seg), binary.BigEndian.Uint16(seg[2:])
 	if !r.ports.has(sp) && !r.ports.has(dp) {
+		r.countOther(sp, dp)
 		return false
 	}
 	hl := int(seg[12]>>4) * 4
@@ -854,6 +857,43 @@ func (r *CaptureReader) tcp(src, dst netip.Addr, seg []byte, segLen int, cut boo
 	f.PayloadLen = segLen - hl
 	f.Truncated = cut
 	return true
+}
+
+// countOther counts a TCP frame on ports not watched by its lower port
+// (usually the server's), so that a run that found nothing can say where
+// the traffic was. The table is fixed (one counter per port).
+func (r *CaptureReader) countOther(sp, dp uint16) {
+	if r.other == nil {
+		r.other = make([]uint32, 1<<16)
+	}
+	r.other[min(sp, dp)]++
+}
+
+// PortCount is a TCP port and the frames seen on it.
+type PortCount struct {
+	Port   uint16
+	Frames int
+}
+
+// BusiestPorts returns up to n unwatched TCP ports that carried frames,
+// busiest first (by the lower port of each frame).
+func (r *CaptureReader) BusiestPorts(n int) []PortCount {
+	var out []PortCount
+	for p, c := range r.other {
+		if c > 0 {
+			out = append(out, PortCount{uint16(p), int(c)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Frames != out[j].Frames {
+			return out[i].Frames > out[j].Frames
+		}
+		return out[i].Port < out[j].Port
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
 }
 
 // portSet is a bitmap of watched TCP ports.

@@ -27,7 +27,9 @@ type validateOptions struct {
 	golden    string
 	update    bool
 	junit     string
-	budget    time.Duration
+	budget    int64
+	memory    int64
+	keepGoing bool
 	maxDiffs  int
 	prefs     []string
 
@@ -55,12 +57,18 @@ in DIR (one CAPTURE.tree.txt per capture) instead; --update writes them.
 --wireshark picks the emulated release: only its Lua API and its Lua dialect
 are available (1.10 has Lua 5.1, 1.12 to 4.0 Lua 5.2, 4.4 Lua 5.4), and a
 script that uses something the release lacks fails with the API point and the
-first release that has it. The script runs sandboxed (no os.execute, io.popen,
-file writes or module loading) and each dissector call has a time budget.
+first release that has it. The script runs sandboxed: it can read nothing but
+its own text and the capture (no files, processes, environment or modules
+from disk). Each dissector call has a budget of Lua instructions (work, not
+time: the verdict does not depend on how busy the machine is) and the script a
+memory limit; a script that runs into either stops the capture at that frame,
+naming the script's line (--keep-going goes on). Lua errors come first in the
+report, including runtime errors the script caught itself with pcall.
 
 The last line printed is a one-line summary. Exit status: 0 when every tree
 matched and nothing raised, 1 otherwise (differences, Lua errors, a script that
-does not load, an unreadable capture), 2 on usage errors.`,
+does not load, an unreadable capture, a capture where nothing was compared),
+2 on usage errors.`,
 		Example: `  mqttdissect lua -o mqtt.lua && mqttdissect validate --lua mqtt.lua testdata/*.pcap*
   mqttdissect validate --lua mqtt.lua --wireshark 1.10 --junit report.xml capture.pcapng
   mqttdissect validate --lua mydissector.lua --golden trees/ --update capture.pcap`,
@@ -79,7 +87,9 @@ does not load, an unreadable capture), 2 on usage errors.`,
 	f.BoolVar(&o.update, "update", false, "with --golden: write the golden trees instead of comparing")
 	f.StringVar(&o.junit, "junit", "", "also write a JUnit XML report to this file")
 	f.UintSliceVar(&o.ports, "port", nil, "TCP port to read (repeatable; default: the ports the script registers, or 1883 through Decode As when it registers none)")
-	f.DurationVar(&o.budget, "budget", time.Second, "time budget of one dissector call")
+	f.Int64Var(&o.budget, "budget", wslua.DefaultCallSteps, "Lua instructions one dissector call (or loading the script) may run")
+	f.Int64Var(&o.memory, "memory", wslua.DefaultMemoryLimit>>20, "memory the script may hold, in MiB")
+	f.BoolVar(&o.keepGoing, "keep-going", false, "go on with a capture after the script ran into its instruction or memory limit")
 	f.IntVar(&o.maxDiffs, "max-diffs", validate.DefaultMaxDiffs, "differences reported per PDU")
 	f.StringVar(&o.mqttVersion, "mqtt-version", "", "MQTT version of connections whose CONNECT is not in the capture: 3.1, 3.1.1 or 5 (both sides)")
 	f.StringArrayVar(&o.prefs, "pref", nil, "a preference for the script, proto.name=value as tshark -o (repeatable)")
@@ -99,7 +109,10 @@ func (o *validateOptions) resolve() error {
 		return errors.New("--update needs --golden DIR")
 	}
 	if o.budget <= 0 {
-		return fmt.Errorf("--budget %v must be positive", o.budget)
+		return fmt.Errorf("--budget %v must be a positive number of Lua instructions", o.budget)
+	}
+	if o.memory <= 0 || o.memory > 1<<20 {
+		return fmt.Errorf("--memory %v must be a positive number of MiB", o.memory)
 	}
 	if o.maxDiffs <= 0 {
 		return fmt.Errorf("--max-diffs %d must be positive", o.maxDiffs)
@@ -115,6 +128,7 @@ type validateTotals struct {
 	captures, failed                 int
 	pdus, fields, experts            int
 	diffs, diffPDUs, luaErrors, read int
+	stopped, nothing                 int
 }
 
 func (t *validateTotals) add(res *validate.Result) {
@@ -130,6 +144,12 @@ func (t *validateTotals) add(res *validate.Result) {
 	t.luaErrors += res.ErrorCount
 	if res.ReadErr != nil {
 		t.read++
+	}
+	if res.Stopped != "" {
+		t.stopped++
+	}
+	if res.NothingCompared {
+		t.nothing++
 	}
 }
 
@@ -152,6 +172,12 @@ func (t *validateTotals) summary() string {
 	if t.read > 0 {
 		problems += ", " + validateCount(t.read, "unreadable capture", "unreadable captures")
 	}
+	if t.stopped > 0 {
+		problems += ", " + validateCount(t.stopped, "capture stopped at a limit", "captures stopped at a limit")
+	}
+	if t.nothing > 0 {
+		problems += ", " + validateCount(t.nothing, "capture with nothing compared", "captures with nothing compared")
+	}
 	if t.failed == 0 {
 		return fmt.Sprintf("validate: %s, %s: %s", validateCount(t.captures, "capture", "captures"), compared, problems)
 	}
@@ -167,7 +193,7 @@ func runValidate(ctx context.Context, cmd *cobra.Command, o *validateOptions, fi
 	}
 	junit := &validate.JUnit{Script: o.lua}
 	opts := validate.Options{
-		Profile: o.profile, Budget: o.budget, Ports: o.portList, MaxDiffs: o.maxDiffs,
+		Profile: o.profile, Steps: o.budget, MemoryLimit: o.memory << 20, KeepGoing: o.keepGoing, Ports: o.portList, MaxDiffs: o.maxDiffs,
 		MQTTVersion: o.version, Prefs: o.prefs, KeepTrees: o.update, KeepPDUs: o.junit != "",
 	}
 	v, err := validate.New(o.lua, src, opts)

@@ -231,9 +231,10 @@ function p.dissector(tvb, pinfo, tree)
 end
 DissectorTable.get("tcp.port"):add(1883, p)
 `))
-	out, _, code := validateCLI(t, "validate", "--lua", lua, "--budget", "200ms", "--golden", t.TempDir(), "--update",
+	out, _, code := validateCLI(t, "validate", "--lua", lua, "--budget", "100000", "--golden", t.TempDir(), "--update",
 		filepath.Join("..", "..", "testdata", "v311.pcap"))
-	if code != 1 || !strings.Contains(out, "frame 6: Lua error: wslua: script exceeded its time budget of 200ms in frame 6 (endless loop?)") {
+	if code != 1 || !strings.Contains(out, "frame 6: Lua error: wslua: script exceeded its budget of 100000 Lua instructions in frame 6 at ") || !strings.Contains(out, "spin.lua:3 (endless loop?)") ||
+		!strings.Contains(out, "stopped at frame 6") {
 		t.Errorf("exit %d\n%s", code, out)
 	}
 }
@@ -292,5 +293,31 @@ func TestValidateUsage(t *testing.T) {
 		if out, stderr, code := validateCLI(t, args...); code != 2 {
 			t.Errorf("%v: exit %d\n%s%s", args, code, out, stderr)
 		}
+	}
+}
+
+// TestValidateNothingCompared: a capture without traffic on the script's
+// ports is a failure, not a pass, and says where the traffic was.
+func TestValidateNothingCompared(t *testing.T) {
+	lua, _ := generatedForValidate(t)
+	out, _, code := validateCLI(t, "validate", "--lua", lua, "--port", "8883", filepath.Join("..", "..", "testdata", "v311.pcap"))
+	if code != 1 || !strings.Contains(out, "nothing compared") || !strings.Contains(out, "TCP ports read 8883 (the script registers none: read through Decode As)") ||
+		!strings.Contains(out, "ports 1883 (") {
+		t.Errorf("exit %d\n%s", code, out)
+	}
+}
+
+// TestValidateMemoryLimit: a script that allocates without end is stopped
+// by --memory with a Lua error and exit 1, never a Go fatal error.
+func TestValidateMemoryLimit(t *testing.T) {
+	lua := writeValidateScript(t, "hog.lua", []byte(`local p = Proto("hog", "Hog")
+function p.dissector(tvb, pinfo, tree)
+  local s = string.rep("x", 2^36)
+end
+DissectorTable.get("tcp.port"):add(1883, p)
+`))
+	out, _, code := validateCLI(t, "validate", "--lua", lua, "--memory", "64", filepath.Join("..", "..", "testdata", "v311.pcap"))
+	if code != 1 || !strings.Contains(out, "exceeded its memory limit of 64 MiB in frame") || !strings.Contains(out, "hog.lua:3") {
+		t.Errorf("exit %d\n%s", code, out)
 	}
 }

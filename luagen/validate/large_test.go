@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mqttdissect/mqttdissect/internal/largecap"
 	"github.com/mqttdissect/mqttdissect/internal/pcapbuild"
@@ -41,7 +40,7 @@ func TestLargeValuesEveryProfile(t *testing.T) {
 	for _, c := range largeCaptures() {
 		for _, p := range wslua.Profiles() {
 			t.Run(c.name+"/"+p.String(), func(t *testing.T) {
-				v := newValidator(t, "mqtt.lua", src, Options{Profile: p, KeepTrees: true, Budget: largeBudget})
+				v := newValidator(t, "mqtt.lua", src, Options{Profile: p, KeepTrees: true, Steps: largeSteps})
 				res := runBytes(t, v, c.name+".pcap", c.data, nil)
 				if !res.OK() {
 					t.Fatalf("%s", report(res))
@@ -133,10 +132,10 @@ func TestCeilingFailsNaiveDissector(t *testing.T) {
 	}
 }
 
-// largeBudget bounds one dissector call on these captures: their
-// megabyte packets take the emulator a fraction of a second, and the
-// machines that run the tests are shared.
-const largeBudget = 30 * time.Second
+// largeSteps bounds one dissector call on these captures: the default,
+// which the generated script must meet on megabyte values too (it counts
+// instructions, so a busy machine does not change the verdict).
+const largeSteps = wslua.DefaultCallSteps
 
 // TestPublish20MB is the largest PUBLISH the suite reads: under 1.10 (cut to
 // what 1.10 can export, with its note) and under 4.4 (whole).
@@ -148,7 +147,7 @@ func TestPublish20MB(t *testing.T) {
 	capture := largecap.Publish(20 * largecap.MB)
 	for _, p := range []wslua.Profile{wslua.Profile110, wslua.Profile44} {
 		t.Run(p.String(), func(t *testing.T) {
-			v := newValidator(t, "mqtt.lua", src, Options{Profile: p, KeepTrees: true, Budget: largeBudget})
+			v := newValidator(t, "mqtt.lua", src, Options{Profile: p, KeepTrees: true, Steps: largeSteps})
 			res := runBytes(t, v, "publish-20MB.pcap", capture, nil)
 			if !res.OK() || res.PDUs != 8 || res.RefPDUs != 8 {
 				t.Fatalf("%s", report(res))
@@ -218,7 +217,7 @@ func TestCeilingBoundary(t *testing.T) {
 	src := generatedLua(t)
 	limit := (wslua.EphemeralCeiling - len("mqtt.msg") - 5) / 3 // luagen.ExportBytesLimit("mqtt.msg")
 	for _, n := range []int{limit, limit + 1} {
-		v := newValidator(t, "mqtt.lua", src, Options{Profile: wslua.Profile110, KeepTrees: true, Budget: largeBudget})
+		v := newValidator(t, "mqtt.lua", src, Options{Profile: wslua.Profile110, KeepTrees: true, Steps: largeSteps})
 		res := runBytes(t, v, "boundary.pcap", largecap.Publish(n), nil)
 		if !res.OK() {
 			t.Fatalf("%d bytes: %s", n, report(res))

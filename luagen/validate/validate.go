@@ -67,7 +67,6 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/mqttdissect/mqttdissect/dissect"
 	"github.com/mqttdissect/mqttdissect/luagen/wslua"
@@ -90,8 +89,17 @@ const (
 type Options struct {
 	// Profile is the imitated Wireshark release; zero means 4.0.
 	Profile wslua.Profile
-	// Budget bounds the run time of one dissector call; 0 means 1 s.
-	Budget time.Duration
+	// Steps bounds the work of one dissector call (and of loading, init and
+	// prefs_changed) in Lua instructions; 0 means wslua.DefaultCallSteps.
+	// It counts work, not time: the verdict does not depend on the machine.
+	Steps int64
+	// MemoryLimit bounds the memory the script holds, in bytes; 0 means
+	// wslua.DefaultMemoryLimit.
+	MemoryLimit int64
+	// KeepGoing goes on with a capture after the script ran into its
+	// instruction budget or memory limit (by default the capture stops
+	// there: a script that loops would wait out its budget on every frame).
+	KeepGoing bool
 	// Ports are the TCP ports whose connections are read. Empty means the
 	// ports the script registers in the "tcp.port" table, or MQTT's port
 	// 1883 through Decode As when it registers none. A connection on a
@@ -135,6 +143,8 @@ type Validator struct {
 	ports []uint16
 	// decodeAs: the script registers no port; ports is MQTT's, Decode As
 	decodeAs bool
+	// registered are the ports the script adds to "tcp.port"
+	registered []uint16
 	// protos with a dissector, from the trial load
 	dissectors []string
 	protoNames []string
@@ -192,13 +202,14 @@ func New(name string, src []byte, opts Options) (*Validator, error) {
 	if len(v.dissectors) == 0 {
 		return nil, &LoadError{Script: name, Profile: opts.Profile, Err: &wslua.LuaError{Message: "the script creates no protocol with a dissector function"}}
 	}
+	for _, p := range st.TCPPorts() {
+		if p > 0 && p < 65536 {
+			v.registered = append(v.registered, uint16(p))
+		}
+	}
 	v.ports = append(v.ports, opts.Ports...)
 	if len(v.ports) == 0 {
-		for _, p := range st.TCPPorts() {
-			if p > 0 && p < 65536 {
-				v.ports = append(v.ports, uint16(p))
-			}
-		}
+		v.ports = append(v.ports, v.registered...)
 	}
 	if len(v.ports) == 0 && len(v.dissectors) == 1 {
 		// The generated mqtt.lua leaves port 1883 to Wireshark's own MQTT
@@ -236,7 +247,8 @@ func (v *Validator) Profile() wslua.Profile { return v.opts.Profile }
 // newState creates an emulator state with the script loaded and the
 // preferences set.
 func (v *Validator) newState() (*wslua.State, error) {
-	st := wslua.New(wslua.Options{Profile: v.opts.Profile, CallBudget: v.opts.Budget, Stdout: v.opts.Stdout})
+	st := wslua.New(wslua.Options{Profile: v.opts.Profile, CallSteps: v.opts.Steps, LoadSteps: v.opts.Steps,
+		MemoryLimit: v.opts.MemoryLimit, Stdout: v.opts.Stdout})
 	if err := st.Load(v.name, v.src); err != nil {
 		st.Close()
 		var le *wslua.LuaError
@@ -316,7 +328,7 @@ func (v *Validator) Run(ctx context.Context, name string, r io.Reader, ref *Refe
 		if err := st.Init(); err != nil {
 			le := &wslua.LuaError{Message: err.Error()}
 			errors.As(err, &le)
-			res.addError(LuaError{Message: "init: " + le.Message, Traceback: le.Traceback})
+			res.addError(LuaError{Message: "init: " + le.Message, Traceback: le.Traceback, Where: le.Where, Limit: string(le.Limit)})
 		}
 	}
 	v.stUsed = v.st != nil
@@ -363,9 +375,23 @@ func (v *Validator) Run(ctx context.Context, name string, r io.Reader, ref *Refe
 		res.Frames = f.Number
 		asm.Add(f)
 		ru.settle()
+		if testFrameHook != nil {
+			testFrameHook(f.Number)
+		}
+		if res.Stopped != "" {
+			break
+		}
 	}
-	asm.Flush()
-	ru.settle()
+	if res.Stopped == "" {
+		asm.Flush()
+		ru.settle()
+	}
+	if ref == nil && res.PDUs == 0 && res.LuaPDUs == 0 && res.RefPDUs == 0 && res.Stopped == "" {
+		res.NothingCompared = true
+		res.TrafficPorts = cr.BusiestPorts(5)
+		res.ReadPorts = v.Ports()
+		res.ScriptPorts = append([]uint16(nil), v.registered...)
+	}
 	switch {
 	case ref != nil && ref.Record:
 		res.Recorded = true
@@ -375,6 +401,9 @@ func (v *Validator) Run(ctx context.Context, name string, r io.Reader, ref *Refe
 	}
 	return res, nil
 }
+
+// testFrameHook, set by tests, is called after every frame.
+var testFrameHook func(frame int)
 
 // run is the state of one capture's validation.
 type run struct {
@@ -479,8 +508,18 @@ func (ru *run) onLua(fr *wslua.FrameResult) {
 		ru.lastFrame, ru.frameIdx = fr.Number, 0
 	}
 	for _, c := range fr.Calls {
+		if c.Steps > ru.res.MaxSteps {
+			ru.res.MaxSteps, ru.res.MaxStepsFrame = c.Steps, c.Frame
+		}
+		for _, e := range c.Caught {
+			ru.res.CaughtErrors++
+			ru.res.addError(LuaError{Frame: e.Frame, Message: e.Message, Traceback: e.Traceback, Where: e.Where, Caught: true})
+		}
 		if c.Err != nil {
-			ru.res.addError(LuaError{Frame: c.Err.Frame, Message: c.Err.Message, Traceback: c.Err.Traceback})
+			ru.res.addError(LuaError{Frame: c.Err.Frame, Message: c.Err.Message, Traceback: c.Err.Traceback, Where: c.Err.Where, Limit: string(c.Err.Limit)})
+			if c.Err.Limit != "" && !ru.v.opts.KeepGoing && ru.res.Stopped == "" {
+				ru.res.Stopped = fmt.Sprintf("stopped at frame %d: the script ran into its %s limit (--keep-going goes on)", c.Err.Frame, c.Err.Limit)
+			}
 		}
 		var cur *Tree
 		var curRoot *wslua.Item

@@ -49,12 +49,32 @@
 // A negative return value does not request more data (tshark 4.0 ignores
 // it); Options.NegativeReturnDesegments turns that on.
 //
-// # Sandbox and budget
+// # Sandbox and limits
 //
-// Scripts get the standard libraries minus os.execute/exit/getenv/remove/
-// rename, io file access and popen, dofile/loadfile/require of files and
-// the debug library; print and io.write go to Options.Stdout. Each
-// dissector call (and init, prefs_changed, script load) runs under a time
-// budget (Options.CallBudget, default 1 s); exceeding it records a
-// LuaError naming the frame and the state stays usable.
+// A script can read nothing but its own text and what it is handed (the
+// capture's bytes): os keeps only time, clock, date and difftime; io only
+// writes to Options.Stdout; package.loaders/searchers only search
+// package.preload, and require, dofile, loadfile and package.loadlib load
+// no file; there is no debug library, no string.dump and no channel
+// library. (sandbox.go; each escape route has a test in sandbox_test.go.)
+//
+// Work, not time, is bounded: each dissector call (and init,
+// prefs_changed) may run Options.CallSteps Lua instructions, loading
+// Options.LoadSteps. The count is exact (gopher-lua reads ctx.Done() once
+// per instruction; budget.go counts the reads), so the verdict on a script
+// does not depend on how busy the machine is. Library functions written in
+// Go that could do much work in one call are replaced by versions that
+// charge it: pattern matching (an own matcher, match.go, that counts its
+// steps), string.rep, table.concat, unpack, table.insert/remove/sort,
+// string.byte, load. Memory is bounded by Options.MemoryLimit: big
+// allocations are checked before they are made, and the heap is measured
+// every 65,536 instructions and after each garbage collection. Running
+// into a limit raises a Lua error naming the limit and the script's line
+// (LuaError.Limit, LuaError.Where) that the script cannot catch for good
+// (its pcall catches it, the next instruction raises it again); the state
+// stays usable.
+//
+// Runtime errors a script catches itself with pcall during a dissector
+// call are recorded in Call.Caught (not error() values, nor the errors of
+// API points the release lacks, which scripts test for).
 package wslua

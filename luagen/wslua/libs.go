@@ -43,38 +43,8 @@ func (s *State) openLibs() {
 	}
 	g.RawSetString("_printregs", lua.LNil)
 	g.RawSetString("newproxy", lua.LNil)
-	osT := g.RawGetString("os").(*lua.LTable)
-	for _, n := range []string{"execute", "exit", "getenv", "remove", "rename", "setenv", "setlocale", "tmpname"} {
-		osT.RawSetString(n, L.NewFunction(disabled("os."+n)))
-	}
-	pkg := g.RawGetString("package").(*lua.LTable)
-	pkg.RawSetString("path", lua.LString(""))
-	pkg.RawSetString("cpath", lua.LString(""))
-	pkg.RawSetString("loadlib", L.NewFunction(disabled("package.loadlib")))
-	loaded := pkg.RawGetString("loaded")
-	preload := pkg.RawGetString("preload")
-	g.RawSetString("require", L.NewFunction(func(L *lua.LState) int {
-		name := L.CheckString(1)
-		if lt, ok := loaded.(*lua.LTable); ok {
-			if v := lt.RawGetString(name); v != lua.LNil {
-				L.Push(v)
-				return 1
-			}
-		}
-		if pt, ok := preload.(*lua.LTable); ok {
-			if f, ok := pt.RawGetString(name).(*lua.LFunction); ok {
-				L.Push(f)
-				L.Push(lua.LString(name))
-				L.Call(1, 1)
-				if lt, ok := loaded.(*lua.LTable); ok {
-					lt.RawSetString(name, L.Get(-1))
-				}
-				return 1
-			}
-		}
-		L.RaiseError("module '%s' not found: the wslua sandbox does not load files", name)
-		return 0
-	}))
+	loaded := s.closePackageAndOS()
+	s.boundLibs()
 
 	// print and a minimal io writing to Options.Stdout.
 	g.RawSetString("print", L.NewFunction(func(L *lua.LState) int {
@@ -119,7 +89,7 @@ func (s *State) openLibs() {
 		ioT.RawSetString(n, L.NewFunction(disabled("io."+n)))
 	}
 	g.RawSetString("io", ioT)
-	loaded.(*lua.LTable).RawSetString("io", ioT)
+	loaded.RawSetString("io", ioT)
 
 	tbl := g.RawGetString("table").(*lua.LTable)
 	mathT := g.RawGetString("math").(*lua.LTable)
@@ -219,7 +189,7 @@ func (s *State) openLibs() {
 	if s.prof.lua == 52 {
 		b := newBit32Lib(L)
 		g.RawSetString("bit32", b)
-		loaded.(*lua.LTable).RawSetString("bit32", b)
+		loaded.RawSetString("bit32", b)
 	}
 
 	// Missing globals resolve to nil (feature tests like `if bit32 then`

@@ -2,6 +2,7 @@ package wslua
 
 import (
 	"net/netip"
+	"strings"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -26,6 +27,35 @@ type column struct {
 	text     string
 	fence    int
 	writable bool
+	info     bool // the Info column: longer limit
+}
+
+// Wireshark's column buffers (epan/column-info.h, the same since 1.10):
+// COL_MAX_INFO_LEN for the Info column, COL_MAX_LEN for the others, each
+// including the terminating NUL. Text past them is dropped.
+const (
+	colMaxLen     = 256
+	colMaxInfoLen = 4096
+)
+
+// cut drops what does not fit the column's buffer, without splitting a
+// UTF-8 sequence (as Wireshark 3.6 and later do).
+func (c *column) cut() {
+	limit := colMaxLen - 1
+	if c.info {
+		limit = colMaxInfoLen - 1
+	}
+	if len(c.text) <= limit {
+		return
+	}
+	n := limit
+	for n > 0 && n < len(c.text) && c.text[n]&0xc0 == 0x80 {
+		n--
+	}
+	c.text = strings.Clone(c.text[:n])
+	if c.fence > n {
+		c.fence = n
+	}
 }
 
 func (c *column) set(t string) {
@@ -33,11 +63,13 @@ func (c *column) set(t string) {
 		return
 	}
 	c.text = c.text[:c.fence] + t
+	c.cut()
 }
 
 func (c *column) append(t string) {
 	if c.writable {
 		c.text += t
+		c.cut()
 	}
 }
 
@@ -49,6 +81,7 @@ func (c *column) prepend(t string) {
 	if c.fence > 0 {
 		c.fence += len(t)
 	}
+	c.cut()
 }
 
 func (c *column) clear() {
@@ -80,7 +113,8 @@ type pinfoState struct {
 func newPinfo(fi FrameInfo) *pinfoState {
 	p := &pinfoState{frame: fi}
 	p.protoCol = column{text: "TCP", writable: true}
-	p.infoCol = column{text: fi.Info, writable: true}
+	p.infoCol = column{text: fi.Info, writable: true, info: true}
+	p.infoCol.cut()
 	p.proto = &p.protoCol
 	p.info = &p.infoCol
 	return p

@@ -5,7 +5,6 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"time"
 
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
@@ -15,11 +14,18 @@ import (
 type Options struct {
 	// Profile selects the imitated Wireshark release; zero means Profile40.
 	Profile Profile
-	// CallBudget bounds the run time of one dissector call (and of each
-	// init/prefs_changed call); 0 means one second.
-	CallBudget time.Duration
-	// LoadBudget bounds the run time of loading a script; 0 means 5 s.
-	LoadBudget time.Duration
+	// CallSteps bounds the work of one dissector call (and of each
+	// init/prefs_changed call), in Lua instructions; the work of library
+	// functions written in Go (pattern matching, string.rep, table.concat,
+	// ...) is charged as instructions too. 0 means DefaultCallSteps.
+	CallSteps int64
+	// LoadSteps bounds the work of loading a script; 0 means
+	// DefaultLoadSteps.
+	LoadSteps int64
+	// MemoryLimit bounds the memory the script holds, in bytes (measured as
+	// the growth of the Go heap since the state was created); exceeding it
+	// is a Lua error. 0 means DefaultMemoryLimit.
+	MemoryLimit int64
 	// Stdout receives print() and io.write output; nil discards it.
 	Stdout io.Writer
 	// NegativeReturnDesegments makes a negative return value from the
@@ -40,7 +46,13 @@ type State struct {
 	opts Options
 	out  io.Writer
 
-	budget *budgetCtx
+	budget *budget
+	// caught are the runtime errors the script caught itself (pcall)
+	// during the current call; errorRaised is the value last given to
+	// error(), to tell deliberate errors from runtime ones.
+	caught      []*LuaError
+	errorRaised lua.LValue
+	resumeDepth int
 
 	protos      []*Proto
 	protoByName map[string]*Proto // lower-case filter name
@@ -76,11 +88,14 @@ func New(opts Options) *State {
 	if opts.Profile.IsZero() {
 		opts.Profile = Profile40
 	}
-	if opts.CallBudget <= 0 {
-		opts.CallBudget = time.Second
+	if opts.CallSteps <= 0 {
+		opts.CallSteps = DefaultCallSteps
 	}
-	if opts.LoadBudget <= 0 {
-		opts.LoadBudget = 5 * time.Second
+	if opts.LoadSteps <= 0 {
+		opts.LoadSteps = DefaultLoadSteps
+	}
+	if opts.MemoryLimit <= 0 {
+		opts.MemoryLimit = DefaultMemoryLimit
 	}
 	s := &State{
 		prof:        opts.Profile,
@@ -105,10 +120,11 @@ func New(opts Options) *State {
 		s.tables[name] = &dissectorTable{name: name, entries: map[uint32]*Proto{}}
 	}
 	s.L = lua.NewState(lua.Options{SkipOpenLibs: true, CallStackSize: 256, RegistrySize: 1024 * 4, RegistryMaxSize: 1024 * 256})
-	s.budget = newBudgetCtx()
-	s.L.SetContext(s.budget)
+	s.budget = newBudget(opts.MemoryLimit)
+	s.L.SetContext(&luaCtx{b: s.budget, L: s.L})
 	s.openLibs()
 	s.registerAPI()
+	s.boundAPI()
 	if s.prof.lua == 54 {
 		s.registerFloat54()
 	}
@@ -146,7 +162,7 @@ func (s *State) Profile() Profile { return s.prof }
 
 // Close releases the Lua state.
 func (s *State) Close() {
-	s.budget.stop()
+	s.budget.close()
 	s.L.Close()
 }
 
@@ -182,7 +198,7 @@ func (s *State) Load(chunk string, src []byte) error {
 	fn := s.L.NewFunctionFromProto(proto)
 	s.lastMissing = ""
 	s.L.Push(fn)
-	if lerr := s.pcall(0, 0, s.opts.LoadBudget, 0); lerr != nil {
+	if lerr := s.pcall(0, 0, s.opts.LoadSteps, 0, "while loading"); lerr != nil {
 		return lerr
 	}
 	return s.commit()
@@ -192,13 +208,14 @@ func (s *State) Load(chunk string, src []byte) error {
 func (s *State) LoadFile(path string, src []byte) error { return s.Load(path, src) }
 
 // pcall runs the function and args pushed on the stack under the budget and
-// converts a failure into a LuaError.
-func (s *State) pcall(nargs, nret int, budget time.Duration, frame int) *LuaError {
-	outer := s.budget.arm(budget)
+// converts a failure into a LuaError. what says where the call is ("while
+// loading", "in mqtt.init"); frame > 0 names the frame instead.
+func (s *State) pcall(nargs, nret int, steps int64, frame int, what string) *LuaError {
+	outer := s.budget.arm(steps)
 	err := s.L.PCall(nargs, nret, nil)
-	fired := false
+	var hit Limit
 	if outer {
-		fired = s.budget.disarm()
+		hit = s.budget.disarm()
 	}
 	if err == nil {
 		return nil
@@ -217,16 +234,53 @@ func (s *State) pcall(nargs, nret int, budget time.Duration, frame int) *LuaErro
 	} else {
 		le.Message = err.Error()
 	}
-	if fired {
-		where := "while loading"
-		if frame > 0 {
-			where = fmt.Sprintf("in frame %d", frame)
+	if frame > 0 {
+		what = fmt.Sprintf("in frame %d", frame)
+	}
+	if hit != "" {
+		// Name the script's line where the limit was crossed, not the line
+		// of a pcall/error wrapper that caught and raised it again.
+		le.Limit = hit
+		le.Where = s.budget.where
+		if s.budget.trace != "" {
+			le.Traceback = s.budget.trace
 		}
-		le.Message = fmt.Sprintf("wslua: script exceeded its time budget of %v %s (endless loop?): %s", budget, where, le.Message)
-	} else if s.lastMissing != "" && (strings.Contains(le.Message, "nil") || strings.Contains(le.Message, "non-function")) {
+		at := ""
+		if le.Where != "" {
+			at = " at " + le.Where
+		}
+		switch hit {
+		case LimitMemory:
+			le.Message = fmt.Sprintf("wslua: script exceeded its memory limit of %d MiB %s%s", s.opts.MemoryLimit>>20, what, at)
+		default:
+			le.Message = fmt.Sprintf("wslua: script exceeded its budget of %d Lua instructions %s%s (endless loop?)", steps, what, at)
+		}
+		return le
+	}
+	le.Where = errorPosition(le.Message)
+	if s.lastMissing != "" && (strings.Contains(le.Message, "nil") || strings.Contains(le.Message, "non-function")) {
 		le.Message += "; " + s.lastMissing
 	}
 	return le
+}
+
+// errorPosition returns the "chunk:line" prefix of a Lua error message.
+func errorPosition(msg string) string {
+	i := strings.Index(msg, ": ")
+	if i < 0 {
+		return ""
+	}
+	pos := msg[:i]
+	c := strings.LastIndexByte(pos, ':')
+	if c < 0 || c == len(pos)-1 {
+		return ""
+	}
+	for _, r := range pos[c+1:] {
+		if r < '0' || r > '9' {
+			return ""
+		}
+	}
+	return pos
 }
 
 // ---------------------------------------------------------------------------
@@ -334,7 +388,7 @@ func (s *State) SetPref(name, value string) error {
 	if changed && p.prefsChanged != nil && s.prof.atLeast(112) {
 		s.lastMissing = ""
 		s.L.Push(p.prefsChanged)
-		if lerr := s.pcall(0, 0, s.opts.CallBudget, 0); lerr != nil {
+		if lerr := s.pcall(0, 0, s.opts.CallSteps, 0, "in prefs_changed"); lerr != nil {
 			return lerr
 		}
 	}
@@ -352,7 +406,7 @@ func (s *State) Init() error {
 		}
 		s.lastMissing = ""
 		s.L.Push(p.init)
-		if lerr := s.pcall(0, 0, s.opts.CallBudget, 0); lerr != nil {
+		if lerr := s.pcall(0, 0, s.opts.CallSteps, 0, "in "+p.name+".init"); lerr != nil {
 			return lerr
 		}
 	}

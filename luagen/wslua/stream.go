@@ -197,6 +197,7 @@ func appendSep(c *column, t string) {
 		c.text += " "
 	}
 	c.text += t
+	c.cut()
 }
 
 // finishIteration applies TCP's column handling after a call that left
@@ -298,9 +299,21 @@ func (s *State) ensureUD(ps *pinfoState) {
 	ps.ud = newUD(s.L, ps, s.mtPinfo)
 }
 
+// slabSize is the size of the next allocation slab: small for the first
+// of a call, doubling up to max.
+func slabSize(last, max int) int {
+	return min(max, maxInt(8, 2*last))
+}
+
 // dissectOnce calls one protocol's Lua dissector on data[tvbOff:].
 func (s *State) dissectOnce(p *Proto, data []byte, tvbOff int, reassembled bool, firstFrame int, ps *pinfoState) *Call {
 	L := s.L
+	// Each call starts new slabs. A slab shared by two calls would tie
+	// them together (its items point to their calls, the calls to all
+	// their items in other slabs), and through one another every call
+	// since the first: a reference the Lua state keeps to one recent item
+	// would hold the whole capture's trees.
+	s.treeSlab, s.rangeSlab, s.childSlab = nil, nil, nil
 	n := len(data) - tvbOff
 	call := &Call{Frame: ps.frame.Number, FirstFrame: firstFrame, Proto: p.name, Data: data, Reassembled: reassembled, TvbOffset: tvbOff, TvbLen: n}
 	d := &dissection{call: call, pinfo: ps}
@@ -317,7 +330,8 @@ func (s *State) dissectOnce(p *Proto, data []byte, tvbOff int, reassembled bool,
 	L.Push(ps.ud)
 	root := s.newTreeItem(d)
 	L.Push(&root.ud)
-	lerr := s.pcall(3, 1, s.opts.CallBudget, ps.frame.Number)
+	s.caught = nil
+	lerr := s.pcall(3, 1, s.opts.CallSteps, ps.frame.Number, "")
 	if d.abort != nil {
 		if lerr == nil {
 			L.Pop(1)
@@ -336,6 +350,11 @@ func (s *State) dissectOnce(p *Proto, data []byte, tvbOff int, reassembled bool,
 		if f, ok := isNumber(ret); ok {
 			consumed = int(int32(int64(f)))
 		}
+	}
+	call.Steps = s.budget.used
+	call.Caught = s.takeCaught()
+	for _, c := range call.Caught {
+		c.Frame = ps.frame.Number
 	}
 	d.done = true
 	s.cur = prev
@@ -446,4 +465,11 @@ func apiErrMsg(err error) string {
 func malformed(off int, text string) *Item {
 	return &Item{Abbrev: AbbrevMalformed, Type: FTProtocol, Offset: off, Text: "[" + text + "]",
 		Experts: []Expert{{Group: PIMalformed, Severity: PIError, Text: text}}}
+}
+
+func maxInt(a, b int) int {
+	if a > b {
+		return a
+	}
+	return b
 }

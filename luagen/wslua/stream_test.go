@@ -264,7 +264,7 @@ func TestNegativeReturn(t *testing.T) {
 }
 
 func TestBudget(t *testing.T) {
-	s := New(Options{Profile: Profile40, CallBudget: 50 * 1e6})
+	s := New(Options{Profile: Profile40, CallSteps: 1_000_000})
 	defer s.Close()
 	err := s.Load("loop.lua", []byte(`
 		local p = Proto("loop", "Loop")
@@ -278,14 +278,14 @@ func TestBudget(t *testing.T) {
 	}
 	frs := feed(t, s, []seg{{ToServer, []byte{0}}, {ToServer, []byte{1}}, {ToServer, []byte{0}}})
 	errs := frs[1].Errors()
-	if len(errs) != 1 || !strings.Contains(errs[0].Message, "time budget") || !strings.Contains(errs[0].Message, "frame 2") {
+	if len(errs) != 1 || !strings.Contains(errs[0].Message, "budget of 1000000 Lua instructions in frame 2 at loop.lua:4") || !strings.Contains(errs[0].Message, "frame 2") {
 		t.Fatalf("errors: %+v", errs)
 	}
 	if frs[2].Info != "fine" || len(frs[2].Errors()) != 0 {
 		t.Errorf("state not usable after budget: %+v", frs[2])
 	}
 	// Loading is bounded too.
-	s2 := New(Options{Profile: Profile40, LoadBudget: 50 * 1e6})
+	s2 := New(Options{Profile: Profile40, LoadSteps: 1_000_000})
 	defer s2.Close()
 	if err := s2.Load("l.lua", []byte("while true do end")); err == nil || !strings.Contains(err.Error(), "while loading") {
 		t.Errorf("load loop: %v", err)
@@ -293,7 +293,7 @@ func TestBudget(t *testing.T) {
 }
 
 func TestBudgetInCoroutine(t *testing.T) {
-	s := New(Options{Profile: Profile40, CallBudget: 50 * 1e6})
+	s := New(Options{Profile: Profile40, CallSteps: 1_000_000})
 	defer s.Close()
 	err := s.Load("co.lua", []byte(`
 		local p = Proto("co", "Co")

@@ -23,7 +23,7 @@ type treeItem struct {
 
 func (s *State) newTreeItem(d *dissection) *treeItem {
 	if len(s.treeSlab) == cap(s.treeSlab) {
-		s.treeSlab = make([]treeItem, 0, 32)
+		s.treeSlab = make([]treeItem, 0, slabSize(cap(s.treeSlab), 32))
 	}
 	s.treeSlab = s.treeSlab[:len(s.treeSlab)+1]
 	ti := &s.treeSlab[len(s.treeSlab)-1]
@@ -37,7 +37,7 @@ func (s *State) newTreeItem(d *dissection) *treeItem {
 // childList returns an empty slice with room for a few children.
 func (s *State) childList() []*Item {
 	if cap(s.childSlab)-len(s.childSlab) < 4 {
-		s.childSlab = make([]*Item, 0, 256)
+		s.childSlab = make([]*Item, 0, slabSize(cap(s.childSlab), 256))
 	}
 	n := len(s.childSlab)
 	s.childSlab = s.childSlab[:n+4]

@@ -36,7 +36,7 @@ type TvbRange struct {
 // keep allocations per dissector call low.
 func (s *State) newRange(t *Tvb, off, length int) *lua.LUserData {
 	if len(s.rangeSlab) == cap(s.rangeSlab) {
-		s.rangeSlab = make([]TvbRange, 0, 64)
+		s.rangeSlab = make([]TvbRange, 0, slabSize(cap(s.rangeSlab), 64))
 	}
 	s.rangeSlab = s.rangeSlab[:len(s.rangeSlab)+1]
 	r := &s.rangeSlab[len(s.rangeSlab)-1]

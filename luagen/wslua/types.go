@@ -325,6 +325,15 @@ type LuaError struct {
 	Frame     int    // frame number of the call (0 while loading)
 	Message   string // error message (what Wireshark shows after "Lua Error: ")
 	Traceback string // Lua stack traceback
+	// Where is the script's position ("file.lua:123") the error was
+	// raised at, when known.
+	Where string
+	// Limit is set when the script ran into its instruction budget or
+	// memory limit.
+	Limit Limit
+	// Caught is set for a runtime error the script caught itself (pcall),
+	// recorded because it hides a bug.
+	Caught bool
 }
 
 func (e *LuaError) Error() string {
@@ -351,6 +360,12 @@ type Call struct {
 	DesegmentOffset int // pinfo.desegment_offset after the call
 	DesegmentLen    int // pinfo.desegment_len after the call
 	Err             *LuaError
+	// Steps is the work the call did: Lua instructions plus the work of
+	// library functions, as counted against Options.CallSteps.
+	Steps int64
+	// Caught are runtime errors the script caught itself during the call
+	// (pcall): the bug is hidden from Wireshark's view but not fixed.
+	Caught []*LuaError
 }
 
 // Roots returns the call's top-level protocol items (one per PDU that the
