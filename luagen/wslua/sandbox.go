@@ -384,11 +384,13 @@ func checkFormatWidths(L *lua.LState, f string) {
 }
 
 // trackCaughtErrors wraps pcall, xpcall and error so that a runtime error
-// the script catches itself during a dissector call (a bug the script
-// hides, typically turning it into an expert info) is recorded as a Lua
-// error. Not recorded: values given to error() (a script's own way to
-// unwind), the emulator's "not available in this release" errors (feature
-// tests), and errors while loading (where pcall tests for features).
+// of the language the script catches itself during a dissector call (a
+// bug the script hides, typically turning it into an expert info:
+// "attempt to index a nil value") is recorded as a Lua error. Not
+// recorded: values given to error() (a script's own way to unwind), errors
+// the Wireshark API raises (a script may catch them on purpose), the
+// emulator's "not available in this release" errors (feature tests), and
+// errors while loading.
 func (s *State) trackCaughtErrors() {
 	L := s.L
 	g := L.G.Global
@@ -416,7 +418,11 @@ func (s *State) trackCaughtErrors() {
 		if r, ok := s.errorRaised.(lua.LString); ok && strings.HasSuffix(string(msg), string(r)) {
 			return
 		}
-		if strings.Contains(string(msg), "is not available in") || strings.Contains(string(msg), "wslua: ") {
+		// Only the language's own runtime errors (indexing or calling nil,
+		// arithmetic on a non-number, ...): an error the Wireshark API
+		// raises, such as a range past the end of the tvb, is one a script
+		// may catch on purpose to test for a short packet.
+		if !strings.Contains(string(msg), "attempt to ") || strings.Contains(string(msg), "is not available in") {
 			return
 		}
 		s.caught = append(s.caught, &LuaError{Message: string(msg), Traceback: ae.StackTrace, Where: errorPosition(string(msg)), Caught: true})
