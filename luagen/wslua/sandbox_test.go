@@ -199,6 +199,7 @@ func TestBudgetProbes(t *testing.T) {
 		{"many coroutines", `local t = {} for i = 1, 1e7 do t[i] = coroutine.create(print) end`, "memory limit of 64 MiB", Options{MemoryLimit: 64 << 20}},
 		{"loop in a coroutine", `coroutine.wrap(function() while true do end end)()`, "budget of 1000000 Lua instructions", Options{LoadSteps: 1_000_000}},
 		{"pcall swallowing the budget", `while true do pcall(function() while true do end end) end`, "budget of 1000000 Lua instructions while loading at probe.lua:1", Options{LoadSteps: 1_000_000}},
+		{"pcall swallowing the memory limit", `for i = 1, 10 do pcall(string.rep, "x", 2^40) end x = 1`, "memory limit of 256 MiB while loading at probe.lua:1", Options{}},
 		{"collectgarbage loop", `for i = 1, 1e7 do collectgarbage() end`, "budget of 1000000 Lua instructions", Options{LoadSteps: 1_000_000}},
 		{"table.insert at the front", `local t = {} for i = 1, 1e6 do table.insert(t, 1, i) end`, "budget of 10000000 Lua instructions", Options{LoadSteps: 10_000_000}},
 		{"sort", `local t = {} for i = 1, 2e5 do t[i] = -i end for i = 1, 100 do table.sort(t) end`, "budget of 10000000 Lua instructions", Options{LoadSteps: 10_000_000}},
