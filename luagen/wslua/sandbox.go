@@ -250,7 +250,7 @@ func (s *State) boundLibs() {
 	loadString := func(L *lua.LState, src, chunk string, env lua.LValue) int {
 		// Compiling costs about as much per byte as 50 instructions.
 		b.charge(L, 64*len(src))
-		fn, err := L.Load(strings.NewReader(src), chunk)
+		fn, err := L.Load(strings.NewReader(src), chunkID(chunk))
 		if err != nil {
 			L.Push(lua.LNil)
 			L.Push(lua.LString(err.Error()))
@@ -329,6 +329,24 @@ func (s *State) boundLibs() {
 	}
 
 	s.trackCaughtErrors()
+}
+
+// chunkID is how Lua names a chunk in messages: "=name" and "@file" as
+// given, other chunk names (by default the source itself) as
+// [string "first line..."].
+func chunkID(name string) string {
+	if strings.HasPrefix(name, "=") || strings.HasPrefix(name, "@") {
+		return name[1:]
+	}
+	line, _, multi := strings.Cut(name, "\n")
+	const max = 45
+	if len(line) > max {
+		line, multi = line[:max], true
+	}
+	if multi {
+		line += "..."
+	}
+	return `[string "` + line + `"]`
 }
 
 // strIndex turns a Lua string index (negative from the end) into a 1-based

@@ -244,7 +244,7 @@ func TestLoadString(t *testing.T) {
 		out, err := runScript(t, p, Options{}, `local f = load("return 6 * 7") print(f())
 			local g = load("return x", "chunk", "t", {x = 5}) print(g())
 			print(load("return +"))`)
-		if err != nil || !strings.HasPrefix(out, "42\n5\nnil\t") {
+		if err != nil || !strings.HasPrefix(out, "42\n5\nnil\t[string \"return +\"]") {
 			t.Errorf("%s: %v %q", p, err, out)
 		}
 	}
