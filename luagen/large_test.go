@@ -42,9 +42,9 @@ func TestLargePublishInTshark(t *testing.T) {
 	sum3 := sha256.Sum256(largecap.Payload(3 * largecap.MB))
 	for i, bin := range bins {
 		t.Run(filepath.Base(bin), func(t *testing.T) {
-			out := tshark(t, bin, lua, cap3, "-T", "fields", "-e", "frame.number", "-e", "mqttlua.msg", "-Y", "mqttlua")
+			out := tshark(t, bin, lua, cap3, "-d", decodeAsLua[1], "-T", "fields", "-e", "frame.number", "-e", "mqttlua.msg", "-Y", "mqttlua")
 			checkFields(t, out, 3*largecap.MB, sum3)
-			pdml := tshark(t, bin, lua, cap3, "-T", "pdml", "-Y", "mqttlua")
+			pdml := tshark(t, bin, lua, cap3, "-d", decodeAsLua[1], "-T", "pdml", "-Y", "mqttlua")
 			checkPDML(t, pdml, 3*largecap.MB, sum3)
 			if i == 0 {
 				// Wireshark's built-in dissector reads the same.
@@ -59,7 +59,7 @@ func TestLargePublishInTshark(t *testing.T) {
 					write("publish-20MB.pcap", largecap.Publish(20*largecap.MB))
 				}
 				sum20 := sha256.Sum256(largecap.Payload(20 * largecap.MB))
-				out := tshark(t, bin, lua, cap20, "-T", "fields", "-e", "frame.number", "-e", "mqttlua.msg", "-Y", "mqttlua")
+				out := tshark(t, bin, lua, cap20, "-d", decodeAsLua[1], "-T", "fields", "-e", "frame.number", "-e", "mqttlua.msg", "-Y", "mqttlua")
 				checkFields(t, out, 20*largecap.MB, sum20)
 				if i == 0 {
 					// PDML of 240 MB: streamed, never held.
@@ -96,7 +96,7 @@ func TestLargeValuesInTshark(t *testing.T) {
 		native := readNative(t, path, dissect.Options{})
 		for bi, bin := range bins {
 			t.Run(name+"/"+filepath.Base(bin), func(t *testing.T) {
-				got := readWithLua(t, bin, lua, FallbackName, path)
+				got := readWithLuaArgs(t, bin, lua, FallbackName, path, decodeAsLua)
 				report(t, "Lua vs native", diffPDUs(asNative(got.PDUs), native.PDUs, "Lua", "native"))
 				if len(got.PDUs) < 6 {
 					t.Errorf("%d packets read", len(got.PDUs))
@@ -252,7 +252,7 @@ func checkPDML(t *testing.T, pdml []byte, n int, sum [32]byte) {
 func streamPDML(t *testing.T, bin, luaPath, capture string, n int, sum [32]byte) {
 	t.Helper()
 	home := t.TempDir()
-	cmd := exec.Command(bin, "-n", "-r", capture, "-X", "lua_script:"+luaPath, "-T", "pdml", "-Y", "mqttlua")
+	cmd := exec.Command(bin, "-n", "-r", capture, "-X", "lua_script:"+luaPath, "-d", decodeAsLua[1], "-T", "pdml", "-Y", "mqttlua")
 	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -355,3 +355,7 @@ func hexVal(c byte) byte {
 	}
 	return 0
 }
+
+// decodeAsLua hands TCP 1883 to the generated dissector, which leaves it to
+// Wireshark's own MQTT dissector by default (do no harm).
+var decodeAsLua = []string{"-d", "tcp.port==1883," + FallbackName}

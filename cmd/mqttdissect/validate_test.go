@@ -300,10 +300,14 @@ func TestValidateUsage(t *testing.T) {
 // ports is a failure, not a pass, and says where the traffic was.
 func TestValidateNothingCompared(t *testing.T) {
 	lua, _ := generatedForValidate(t)
-	out, _, code := validateCLI(t, "validate", "--lua", lua, "--port", "8883", filepath.Join("..", "..", "testdata", "v311.pcap"))
+	report := filepath.Join(t.TempDir(), "report.xml")
+	out, _, code := validateCLI(t, "validate", "--lua", lua, "--port", "8883", "--junit", report, filepath.Join("..", "..", "testdata", "v311.pcap"))
 	if code != 1 || !strings.Contains(out, "nothing compared") || !strings.Contains(out, "TCP ports read 8883 (the script registers none: read through Decode As)") ||
 		!strings.Contains(out, "ports 1883 (") {
 		t.Errorf("exit %d\n%s", code, out)
+	}
+	if x, err := os.ReadFile(report); err != nil || !strings.Contains(string(x), `type="NothingCompared"`) {
+		t.Errorf("JUnit: %v\n%s", err, x)
 	}
 }
 

@@ -106,8 +106,16 @@ func (j *JUnit) AddResult(res *Result, elapsed time.Duration) {
 			Error: &junitProblem{Message: res.ReadErr.Error(), Type: "CaptureError"}})
 		s.Errors++
 	}
+	if res.NothingCompared {
+		// Nothing compared proved nothing: a failure, not a pass.
+		var hint strings.Builder
+		res.WriteReport(&hint)
+		s.Cases = append(s.Cases, junitCase{ClassName: class, Name: "nothing compared", Time: "0.000",
+			Failure: &junitProblem{Message: "no PDU on either side", Type: "NothingCompared", Text: hint.String()}})
+		s.Failures++
+	}
 	if len(s.Cases) == 0 {
-		// A capture without PDUs still shows as one passing test.
+		// A recorded capture without PDUs still shows as one passing test.
 		s.Cases = append(s.Cases, junitCase{ClassName: class, Name: "no PDUs", Time: "0.000"})
 	}
 	s.Tests = len(s.Cases)

@@ -193,6 +193,9 @@ func (b *budget) overMemory() bool {
 func (b *budget) hit(L *lua.LState, what Limit) {
 	b.exceeded = what
 	b.where, b.trace = luaPosition(L)
+	// The next instruction raises it again: a script's pcall cannot
+	// swallow it.
+	b.check = 0
 }
 
 // charge adds work done by a library function written in Go; over the

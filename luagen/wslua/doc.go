@@ -74,7 +74,8 @@
 // (its pcall catches it, the next instruction raises it again); the state
 // stays usable.
 //
-// Runtime errors a script catches itself with pcall during a dissector
-// call are recorded in Call.Caught (not error() values, nor the errors of
-// API points the release lacks, which scripts test for).
+// The language's runtime errors ("attempt to index a nil value") a script
+// catches itself with pcall during a dissector call are recorded in
+// Call.Caught; not error() values, errors the Wireshark API raises, or
+// those of API points the release lacks, which scripts test for.
 package wslua

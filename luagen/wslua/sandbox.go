@@ -250,7 +250,7 @@ func (s *State) boundLibs() {
 	loadString := func(L *lua.LState, src, chunk string, env lua.LValue) int {
 		// Compiling costs about as much per byte as 50 instructions.
 		b.charge(L, 64*len(src))
-		fn, err := L.Load(strings.NewReader(src), chunk)
+		fn, err := L.Load(strings.NewReader(src), chunkID(chunk))
 		if err != nil {
 			L.Push(lua.LNil)
 			L.Push(lua.LString(err.Error()))
@@ -331,6 +331,24 @@ func (s *State) boundLibs() {
 	s.trackCaughtErrors()
 }
 
+// chunkID is how Lua names a chunk in messages: "=name" and "@file" as
+// given, other chunk names (by default the source itself) as
+// [string "first line..."].
+func chunkID(name string) string {
+	if strings.HasPrefix(name, "=") || strings.HasPrefix(name, "@") {
+		return name[1:]
+	}
+	line, _, multi := strings.Cut(name, "\n")
+	const max = 45
+	if len(line) > max {
+		line, multi = line[:max], true
+	}
+	if multi {
+		line += "..."
+	}
+	return `[string "` + line + `"]`
+}
+
 // strIndex turns a Lua string index (negative from the end) into a 1-based
 // position clamped to the string.
 func strIndex(i, n int) int {
@@ -384,11 +402,13 @@ func checkFormatWidths(L *lua.LState, f string) {
 }
 
 // trackCaughtErrors wraps pcall, xpcall and error so that a runtime error
-// the script catches itself during a dissector call (a bug the script
-// hides, typically turning it into an expert info) is recorded as a Lua
-// error. Not recorded: values given to error() (a script's own way to
-// unwind), the emulator's "not available in this release" errors (feature
-// tests), and errors while loading (where pcall tests for features).
+// of the language the script catches itself during a dissector call (a
+// bug the script hides, typically turning it into an expert info:
+// "attempt to index a nil value") is recorded as a Lua error. Not
+// recorded: values given to error() (a script's own way to unwind), errors
+// the Wireshark API raises (a script may catch them on purpose), the
+// emulator's "not available in this release" errors (feature tests), and
+// errors while loading.
 func (s *State) trackCaughtErrors() {
 	L := s.L
 	g := L.G.Global
@@ -416,7 +436,11 @@ func (s *State) trackCaughtErrors() {
 		if r, ok := s.errorRaised.(lua.LString); ok && strings.HasSuffix(string(msg), string(r)) {
 			return
 		}
-		if strings.Contains(string(msg), "is not available in") || strings.Contains(string(msg), "wslua: ") {
+		// Only the language's own runtime errors (indexing or calling nil,
+		// arithmetic on a non-number, ...): an error the Wireshark API
+		// raises, such as a range past the end of the tvb, is one a script
+		// may catch on purpose to test for a short packet.
+		if !strings.Contains(string(msg), "attempt to ") || strings.Contains(string(msg), "is not available in") {
 			return
 		}
 		s.caught = append(s.caught, &LuaError{Message: string(msg), Traceback: ae.StackTrace, Where: errorPosition(string(msg)), Caught: true})

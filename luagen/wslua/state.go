@@ -217,11 +217,13 @@ func (s *State) pcall(nargs, nret int, steps int64, frame int, what string) *Lua
 	if outer {
 		hit = s.budget.disarm()
 	}
-	if err == nil {
+	if err == nil && hit == "" {
 		return nil
 	}
 	le := &LuaError{Frame: frame}
-	if ae, ok := err.(*lua.ApiError); ok {
+	if err == nil {
+		le.Message = string(hit)
+	} else if ae, ok := err.(*lua.ApiError); ok {
 		if ae.Object != nil {
 			le.Message = ae.Object.String()
 			if ae.Object.Type() == lua.LTNil {
