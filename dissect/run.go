@@ -13,11 +13,15 @@ type RunConfig struct {
 	Ports []uint16
 	// Progress, if set, is called now and then with the bytes of input read.
 	Progress func(bytesRead int64)
+	// Stop, if set, is asked after every frame; Run ends as at the end of
+	// the capture once it returns true (enough packets were shown, or the
+	// reader of the output went away).
+	Stop func() bool
 }
 
 // RunStats counts what Run saw.
 type RunStats struct {
-	Frames    int // capture records read
+	Frames    int // capture records read, every record of the file
 	Packets   int // MQTT packets decoded
 	Malformed int // packets that could not be read to their end
 	Truncated int // packets cut short by the capture
@@ -75,8 +79,14 @@ func Run(ctx context.Context, r io.Reader, cfg *RunConfig) (RunStats, error) {
 		}
 		stats.Frames = f.Number
 		asm.Add(f)
+		if cfg.Stop != nil && cfg.Stop() {
+			break
+		}
 	}
 	asm.Flush()
+	if n := cr.Stats().Frames; n > stats.Frames {
+		stats.Frames = n
+	}
 	if cfg.Progress != nil {
 		cfg.Progress(cr.BytesRead())
 	}

@@ -103,7 +103,7 @@ func runStats(cmd *cobra.Command, o *statsOptions, files []string) error {
 			problems = append(problems, err.Error())
 			continue
 		}
-		bar := newProgress(cmd.ErrOrStderr(), o.progress, displayName(name), size)
+		bar := newProgress(cmd.ErrOrStderr(), cmd.OutOrStdout(), o.progress, displayName(name), size)
 		rc := &dissect.RunConfig{Ports: o.portList, Progress: bar.update}
 		rc.Options = dissect.Options{DefaultVersion: o.version}
 		report, rs, err := stats.Analyze(ctx, in, rc, stats.Config{TopicDepth: o.depth})
