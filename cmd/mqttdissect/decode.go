@@ -9,6 +9,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -289,12 +291,15 @@ func (o *decodeOptions) keepDisplay(pdu *dissect.PDU) bool {
 // output writes decoded packets, flushing after each one when asked, and
 // notices a reader that went away (EPIPE).
 type output struct {
+	mu       sync.Mutex // the Ctrl-C watcher may flush from its goroutine
 	w        *bufio.Writer
 	flushAll bool
 	err      error
 }
 
 func (w *output) write(b []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.err != nil {
 		return
 	}
@@ -308,6 +313,8 @@ func (w *output) write(b []byte) {
 }
 
 func (w *output) flush() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.err != nil {
 		return w.err
 	}
@@ -334,6 +341,28 @@ func runDecode(ctx context.Context, cmd *cobra.Command, o *decodeOptions, files 
 			out.flushAll = true // live capture: show each packet as it arrives
 		}
 	}
+	// Ctrl-C: stop between frames. A read from a pipe may block for as long
+	// as the writer is silent, so after a second the watcher writes what
+	// was decoded and ends the program itself.
+	var interrupted atomic.Bool
+	finished := make(chan struct{})
+	defer close(finished)
+	go func() {
+		select {
+		case <-finished:
+			return
+		case <-ctx.Done():
+		}
+		interrupted.Store(true)
+		select {
+		case <-finished:
+		case <-time.After(time.Second):
+			out.mu.Lock()
+			out.w.Flush()
+			fmt.Fprintln(cmd.ErrOrStderr(), "mqttdissect: interrupted; the output so far was written")
+			os.Exit(exitInterrupted)
+		}
+	}()
 	var buf []byte
 	var start time.Time
 	var problems []string
@@ -413,7 +442,7 @@ func runDecode(ctx context.Context, cmd *cobra.Command, o *decodeOptions, files 
 		bar := newProgress(cmd.ErrOrStderr(), stdout, o.progress, displayName(name), size)
 		cfg := &dissect.RunConfig{Ports: ports, Progress: bar.update}
 		cfg.Options = dissect.Options{DefaultVersion: o.version, PayloadAsText: o.payloadAsText}
-		cfg.Stop = func() bool { return stop || out.err != nil }
+		cfg.Stop = func() bool { return stop || out.err != nil || interrupted.Load() }
 		cfg.OnPDU = func(pdu *dissect.PDU) {
 			if start.IsZero() {
 				start = pdu.Time
@@ -443,6 +472,9 @@ func runDecode(ctx context.Context, cmd *cobra.Command, o *decodeOptions, files 
 			}
 		}
 		stats, err := dissect.Run(ctx, in, cfg)
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
 		if o.columns != nil {
 			flushFrame()
 		}
