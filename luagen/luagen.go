@@ -70,6 +70,10 @@ type Options struct {
 	// spec.MQTT.Port (1883). Users add more with the "Extra TCP ports"
 	// preference.
 	Ports []uint16
+	// Version, when set, is written in the header as the mqttdissect
+	// release that generated the script (left empty by the golden test, so
+	// the golden file does not change with every commit).
+	Version string
 }
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)

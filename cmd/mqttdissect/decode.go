@@ -111,7 +111,7 @@ MQTT packets (the output is still written), 2 on usage errors.`,
 }
 
 func (o *decodeOptions) resolve() error {
-	o.format = strings.ToLower(o.format)
+	o.format, o.progress = strings.ToLower(o.format), strings.ToLower(o.progress)
 	switch o.format {
 	case "text":
 		o.formatter = dissect.AppendSummary
@@ -557,12 +557,20 @@ func displayName(name string) string {
 // what went wrong.
 func userError(err error) error {
 	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
+	if errors.As(err, &pe) && pe.Op == "open" {
+		return pe.Err // the caller names the file
 	}
+	return withoutPrefixes(err)
+}
+
+// withoutPrefixes drops the package prefixes ("dissect: ") from a message.
+func withoutPrefixes(err error) error {
 	msg := err.Error()
 	for _, prefix := range []string{"dissect: ", "luagen: ", "spec: ", "validate: "} {
 		msg = strings.ReplaceAll(msg, prefix, "")
+	}
+	if msg == err.Error() {
+		return err
 	}
 	return errors.New(msg)
 }

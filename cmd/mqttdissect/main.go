@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -50,7 +51,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err != nil && strings.HasPrefix(err.Error(), "unknown command ") {
+		err = usageError{err}
+	}
 	if errors.Is(err, syscall.EPIPE) {
 		return exitOK // the reader of the output went away: nothing to say
 	}
@@ -61,10 +65,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		case code == exitInterrupted:
 			fmt.Fprintln(stderr, "mqttdissect: interrupted; the output so far was written")
 		case !errors.As(err, &de) || de.msg != "":
-			fmt.Fprintln(stderr, "mqttdissect:", err)
+			fmt.Fprintln(stderr, "mqttdissect:", withoutPrefixes(err))
 		}
 		if code == exitUsage {
-			fmt.Fprintln(stderr, "Run 'mqttdissect --help' for usage.")
+			help := "mqttdissect --help"
+			if cmd != nil && cmd != root {
+				help = cmd.CommandPath() + " --help"
+			}
+			fmt.Fprintf(stderr, "Run '%s' for usage.\n", help)
 		}
 	}
 	return code
@@ -95,12 +103,15 @@ every control packet as Wireshark would, with Wireshark's field names. It also
 writes mqtt.lua, a Wireshark Lua dissector for versions without MQTT support.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
 	}
+	root.SetVersionTemplate("mqttdissect {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newDecodeCmd())
 	for _, c := range extraCommands {
 		root.AddCommand(c())
 	}
+	conventions(root)
 	return root
 }
 

@@ -68,6 +68,7 @@ MQTT packets (the report is still written), 2 on usage errors.`,
 }
 
 func (o *statsOptions) resolve() error {
+	o.format, o.progress = strings.ToLower(o.format), strings.ToLower(o.progress)
 	switch o.format {
 	case "text", "json", "markdown":
 	default:
@@ -113,10 +114,14 @@ func runStats(cmd *cobra.Command, o *statsOptions, files []string) error {
 			return ctx.Err()
 		}
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s: %v", displayName(name), err))
+			problems = append(problems, fmt.Sprintf("%s: %v", displayName(name), userError(err)))
+		}
+		if rs.Packets == 0 && err == nil {
+			counts, scanned := scanFile(name)
+			explainNoMQTT(cmd.ErrOrStderr(), name, rs.Frames, o.portList, counts, scanned)
 		}
 		if rs.Malformed > 0 {
-			problems = append(problems, fmt.Sprintf("%s: %d malformed MQTT packets", displayName(name), rs.Malformed))
+			problems = append(problems, fmt.Sprintf("%s: %s", displayName(name), plural(rs.Malformed, "malformed MQTT packet", "malformed MQTT packets")))
 		}
 		report.Capture = displayName(name)
 		if written > 0 && o.format != "json" {
