@@ -247,6 +247,7 @@ func textBytes(raw []byte) []byte {
 // Column is one field of `-T fields` output (tshark's -e).
 type Column struct {
 	def *fieldDef
+	buf []byte
 }
 
 // NewColumn returns the column for a field name, or an error naming it.
@@ -268,47 +269,68 @@ func (c *Column) Name() string { return c.def.name }
 // frame.time_epoch as seconds with nine decimals.
 func (c *Column) Each(pdus []*dissect.PDU, fn func(text []byte)) {
 	d := c.def
-	var buf []byte
-	d.each(pdus, func(v *val) bool {
-		buf = buf[:0]
-		switch d.kind {
-		case kUint:
-			if d.base == spec.BaseHex {
-				buf = appendHex(buf, v.u, d.bits)
-			} else {
-				buf = strconv.AppendUint(buf, v.u, 10)
+	if d.src == pSpec {
+		// The common case, without closures.
+		for _, pdu := range pdus {
+			nodes := pdu.Packet.Nodes
+			for i := range nodes {
+				nd := &nodes[i]
+				if !d.has(nd.Field.Index()) {
+					continue
+				}
+				v := val{u: nd.Uint, n: nd.Len}
+				if d.kind == kStr {
+					v.b = textBytes(nd.Raw)
+				} else if d.kind == kBytes {
+					v.b = nd.Raw
+				}
+				c.buf = d.appendText(c.buf[:0], &v)
+				fn(c.buf)
 			}
-		case kBool:
-			if v.u != 0 {
-				buf = append(buf, '1')
-			} else {
-				buf = append(buf, '0')
-			}
-		case kStr:
-			buf = append(buf, dissect.EscapeControl(string(v.b))...)
-		case kBytes:
-			if len(v.b) == 0 {
-				// tshark 4.0 prints an empty byte string so.
-				buf = append(buf, "<MISSING>"...)
-			}
-			const digits = "0123456789abcdef"
-			for _, x := range v.b {
-				buf = append(buf, digits[x>>4], digits[x&15])
-			}
-		case kAddr:
-			buf = v.a.AppendTo(buf)
-		case kTime:
-			buf = strconv.AppendUint(buf, v.u/1e9, 10)
-			frac := strconv.FormatUint(v.u%1e9, 10)
-			buf = append(buf, '.')
-			buf = append(buf, strings.Repeat("0", 9-len(frac))...)
-			buf = append(buf, frac...)
-		default:
-			buf = append(buf, '1')
 		}
-		fn(buf)
+		return
+	}
+	d.each(pdus, func(v *val) bool {
+		c.buf = d.appendText(c.buf[:0], v)
+		fn(c.buf)
 		return false
 	})
+}
+
+func (d *fieldDef) appendText(buf []byte, v *val) []byte {
+	switch d.kind {
+	case kUint:
+		if d.base == spec.BaseHex {
+			return appendHex(buf, v.u, d.bits)
+		}
+		return strconv.AppendUint(buf, v.u, 10)
+	case kBool:
+		if v.u != 0 {
+			return append(buf, '1')
+		}
+		return append(buf, '0')
+	case kStr:
+		return append(buf, dissect.EscapeControl(string(v.b))...)
+	case kBytes:
+		if len(v.b) == 0 {
+			// tshark 4.0 prints an empty byte string so.
+			return append(buf, "<MISSING>"...)
+		}
+		const digits = "0123456789abcdef"
+		for _, x := range v.b {
+			buf = append(buf, digits[x>>4], digits[x&15])
+		}
+		return buf
+	case kAddr:
+		return v.a.AppendTo(buf)
+	case kTime:
+		buf = strconv.AppendUint(buf, v.u/1e9, 10)
+		frac := strconv.FormatUint(v.u%1e9, 10)
+		buf = append(buf, '.')
+		buf = append(buf, strings.Repeat("0", 9-len(frac))...)
+		return append(buf, frac...)
+	}
+	return append(buf, '1')
 }
 
 func appendHex(b []byte, v uint64, bits int) []byte {

@@ -110,6 +110,17 @@ type valuer interface {
 type existsNode struct{ v valuer }
 
 func (n existsNode) eval(p []*dissect.PDU) bool {
+	if d, ok := n.v.(*fieldDef); ok && d.src == pSpec {
+		for _, pdu := range p {
+			nodes := pdu.Packet.Nodes
+			for i := range nodes {
+				if d.has(nodes[i].Field.Index()) {
+					return true
+				}
+			}
+		}
+		return false
+	}
 	return n.v.each(p, func(*val) bool { return true })
 }
 
@@ -146,6 +157,9 @@ type setElem struct {
 }
 
 func (n *cmpNode) eval(p []*dissect.PDU) bool {
+	if d, ok := n.v.(*fieldDef); ok && d.src == pSpec && n.rhs == nil {
+		return n.evalNodes(d, p)
+	}
 	switch {
 	case n.rset != nil:
 		return n.v.each(p, func(v *val) bool {
@@ -181,6 +195,59 @@ func (n *cmpNode) eval(p []*dissect.PDU) bool {
 		return present && !failed
 	}
 	return n.v.each(p, func(v *val) bool { return n.test(v, &n.c) })
+}
+
+// evalNodes is eval for a field of the table, walking the nodes without
+// closures: the common case, kept free of allocations.
+func (n *cmpNode) evalNodes(d *fieldDef, pdus []*dissect.PDU) bool {
+	all := n.op == opAllNe || n.op == opAllEq
+	present := false
+	for _, pdu := range pdus {
+		nodes := pdu.Packet.Nodes
+		for i := range nodes {
+			nd := &nodes[i]
+			if !d.has(nd.Field.Index()) {
+				continue
+			}
+			present = true
+			v := val{u: nd.Uint, n: nd.Len}
+			if d.kind == kStr {
+				v.b = textBytes(nd.Raw)
+			} else if d.kind == kBytes {
+				v.b = nd.Raw
+			}
+			if n.rset != nil {
+				if n.inSet(&v) {
+					return true
+				}
+				continue
+			}
+			if all {
+				if equal(n.k, &v, &n.c) == (n.op == opAllNe) {
+					return false
+				}
+				continue
+			}
+			if n.test(&v, &n.c) {
+				return true
+			}
+		}
+	}
+	return all && present
+}
+
+func (n *cmpNode) inSet(v *val) bool {
+	for i := range n.rset {
+		e := &n.rset[i]
+		if e.rng {
+			if compare(n.k, v, &e.lo) >= 0 && compare(n.k, v, &e.hi) <= 0 {
+				return true
+			}
+		} else if equal(n.k, v, &e.lo) {
+			return true
+		}
+	}
+	return false
 }
 
 func (n *cmpNode) test(a, b *val) bool {
