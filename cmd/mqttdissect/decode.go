@@ -38,6 +38,7 @@ type decodeOptions struct {
 	listFields    bool
 	payloadAsText bool
 	progress      string
+	separate      bool
 
 	// resolved from the flags
 	clientIDSet bool
@@ -98,6 +99,7 @@ MQTT packets (the output is still written), 2 on usage errors.`,
 	f.IntVarP(&opts.count, "count", "c", 0, "stop after this many MQTT packets (rows with -T fields)")
 	f.BoolVarP(&opts.hexDump, "hex", "x", false, "add a hex dump of each MQTT packet")
 	f.BoolVarP(&opts.lineBuffered, "line-buffered", "l", false, "write each packet as soon as it is decoded (the default when reading a pipe)")
+	f.BoolVar(&opts.separate, "separate", false, "with several files: decode each on its own, under a '==> FILE <==' line, instead of as one capture")
 	f.BoolVar(&opts.listFields, "list-fields", false, "list the field names -Y and -e accept, and exit")
 	f.StringSliceVar(&opts.portArgs, "port", nil, "TCP port to read MQTT on (repeatable; default 1883), or any: find the ports where streams start with CONNECT")
 	f.StringSliceVar(&opts.types, "type", nil, "keep only packets of these types (e.g. publish,subscribe; repeatable)")
@@ -412,18 +414,46 @@ func runDecode(ctx context.Context, cmd *cobra.Command, o *decodeOptions, files 
 		}
 		frame.Reset()
 	}
-	for _, name := range files {
-		in, size, closeFn, err := openInput(cmd, name)
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s: %v", displayName(name), userError(err)))
+	groups := inputGroups(files, o.separate)
+	for gi, group := range groups {
+		label := groupName(group)
+		if o.separate && len(groups) > 1 && (o.format == "text" || o.format == "fields") {
+			if gi > 0 {
+				out.write([]byte("\n"))
+			}
+			out.write([]byte("==> " + label + " <==\n"))
+		}
+		var ins []io.Reader
+		var names []string
+		var closers []func()
+		var total int64
+		for _, name := range group {
+			in, size, closeFn, err := openInput(cmd, name)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s: %v", displayName(name), userError(err)))
+				continue
+			}
+			ins, names, closers = append(ins, in), append(names, name), append(closers, closeFn)
+			if size < 0 || total < 0 {
+				total = -1
+			} else {
+				total += size
+			}
+		}
+		closeAll := func() {
+			for _, c := range closers {
+				c()
+			}
+		}
+		if len(ins) == 0 {
 			continue
 		}
 		ports := o.portList
 		if o.portAny {
-			counts, scanned := scanFile(name)
+			counts, scanned := scanFiles(names)
 			if !scanned {
-				closeFn()
-				return usageError{fmt.Errorf("--port any reads the capture twice, so it needs a file: save %s to a file, or name the port with --port N", displayName(name))}
+				closeAll()
+				return usageError{fmt.Errorf("--port any reads the capture twice, so it needs a file: save %s to a file, or name the port with --port N", displayName(names[0]))}
 			}
 			found := mqttPorts(counts)
 			ports = nil
@@ -433,13 +463,13 @@ func runDecode(ctx context.Context, cmd *cobra.Command, o *decodeOptions, files 
 				desc = append(desc, fmt.Sprintf("%d (%s, %d answered by CONNACK)", c.port, plural(c.connects, "connection", "connections"), c.connacks))
 			}
 			if len(found) == 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "mqttdissect: %s: --port any found no TCP stream starting with an MQTT CONNECT\n", displayName(name))
-				closeFn()
+				fmt.Fprintf(cmd.ErrOrStderr(), "mqttdissect: %s: --port any found no TCP stream starting with an MQTT CONNECT\n", label)
+				closeAll()
 				continue
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "mqttdissect: %s: MQTT found on TCP port %s\n", displayName(name), strings.Join(desc, ", "))
+			fmt.Fprintf(cmd.ErrOrStderr(), "mqttdissect: %s: MQTT found on TCP port %s\n", label, strings.Join(desc, ", "))
 		}
-		bar := newProgress(cmd.ErrOrStderr(), stdout, o.progress, displayName(name), size)
+		bar := newProgress(cmd.ErrOrStderr(), stdout, o.progress, label, total)
 		cfg := &dissect.RunConfig{Ports: ports, Progress: bar.update}
 		cfg.Options = dissect.Options{DefaultVersion: o.version, PayloadAsText: o.payloadAsText}
 		cfg.Stop = func() bool { return stop || out.err != nil || interrupted.Load() }
@@ -471,28 +501,33 @@ func runDecode(ctx context.Context, cmd *cobra.Command, o *decodeOptions, files 
 				stop = true
 			}
 		}
-		stats, err := dissect.Run(ctx, in, cfg)
-		if ctx.Err() != nil {
-			err = ctx.Err()
+		if o.separate {
+			start = time.Time{} // times are relative to each file's first packet
 		}
+		stats, errs := dissect.RunAll(ctx, ins, cfg)
 		if o.columns != nil {
 			flushFrame()
 		}
 		bar.done()
-		closeFn()
-		if stats.Packets == 0 && err == nil && !o.portAny {
-			counts, scanned := scanFile(name)
-			explainNoMQTT(cmd.ErrOrStderr(), name, stats.Frames, ports, counts, scanned)
-		}
-		if errors.Is(err, context.Canceled) {
+		closeAll()
+		if ctx.Err() != nil {
 			if o.format == "json" {
 				out.write([]byte("\n]\n"))
 			}
 			out.flush()
-			return err
+			return ctx.Err()
 		}
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s: %v", displayName(name), userError(err)))
+		for i, err := range errs {
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s: %v", displayName(names[i]), userError(err)))
+			}
+		}
+		if stats.Overlaps > 0 {
+			fmt.Fprintf(cmd.ErrOrStderr(), "mqttdissect: %s overlap in time: they were read one after the other; for the exact order of frames, merge them with mergecap first, or use --separate\n", label)
+		}
+		if stats.Packets == 0 && !o.portAny && len(problems) == 0 {
+			counts, scanned := scanFiles(names)
+			explainNoMQTT(cmd.ErrOrStderr(), label, stats.Frames, ports, counts, scanned)
 		}
 		malformedTotal += stats.Malformed
 		if stop || out.err != nil {

@@ -129,11 +129,7 @@ type portCount struct {
 // per server port, and the streams that start with an MQTT CONNECT (read
 // with the table, as the decoder reads it).
 func scanPorts(r io.Reader) ([]portCount, int, error) {
-	all := make([]uint16, 0, 65535)
-	for p := 1; p <= 65535; p++ {
-		all = append(all, uint16(p))
-	}
-	cr, err := dissect.OpenCapture(r, all)
+	cr, err := dissect.OpenCapture(r, allPorts())
 	if err != nil {
 		return nil, 0, err
 	}
@@ -232,7 +228,7 @@ func mqttPorts(counts []portCount) []portCount {
 
 // explainNoMQTT tells, on stderr, why a capture gave no MQTT packet and
 // what to try.
-func explainNoMQTT(w io.Writer, name string, frames int, ports []uint16, counts []portCount, scanned bool) {
+func explainNoMQTT(w io.Writer, label string, frames int, ports []uint16, counts []portCount, scanned bool) {
 	watched := "1883"
 	if len(ports) > 0 {
 		var ps []string
@@ -241,7 +237,7 @@ func explainNoMQTT(w io.Writer, name string, frames int, ports []uint16, counts 
 		}
 		watched = strings.Join(ps, ", ")
 	}
-	fmt.Fprintf(w, "mqttdissect: %s: no MQTT packets on TCP port %s in %s\n", displayName(name), watched, plural(frames, "frame", "frames"))
+	fmt.Fprintf(w, "mqttdissect: %s: no MQTT packets on TCP port %s in %s\n", label, watched, plural(frames, "frame", "frames"))
 	if !scanned {
 		fmt.Fprintln(w, "mqttdissect: if MQTT runs on another port, try --port N (or save the capture to a file and try --port any)")
 		return
@@ -283,4 +279,94 @@ func scanFile(name string) ([]portCount, bool) {
 	defer f.Close()
 	counts, _, err := scanPorts(f)
 	return counts, err == nil || counts != nil
+}
+
+// inputGroups decides how several inputs are read: each alone (separate,
+// or a single input), or all as one capture. Files read as one are put in
+// the order of their first frames, as mergecap would, so rotated files
+// (capture-1.pcap, capture-10.pcap, capture-2.pcap) follow each other.
+func inputGroups(files []string, separate bool) [][]string {
+	if separate || len(files) < 2 {
+		out := make([][]string, len(files))
+		for i, f := range files {
+			out[i] = []string{f}
+		}
+		return out
+	}
+	type timed struct {
+		name  string
+		first int64
+	}
+	ts := make([]timed, len(files))
+	for i, f := range files {
+		ts[i] = timed{f, firstFrameTime(f)}
+	}
+	sort.SliceStable(ts, func(i, j int) bool { return ts[i].first < ts[j].first })
+	group := make([]string, len(ts))
+	for i, t := range ts {
+		group[i] = t.name
+	}
+	return [][]string{group}
+}
+
+// firstFrameTime returns the time of a file's first TCP frame in
+// nanoseconds; standard input and unreadable files sort last, in the order
+// given.
+func firstFrameTime(name string) int64 {
+	const never = 1<<63 - 1
+	if name == "" || name == "-" {
+		return never
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return never
+	}
+	defer f.Close()
+	cr, err := dissect.OpenCapture(f, allPorts())
+	if err != nil {
+		return never
+	}
+	fr, err := cr.Next()
+	if err != nil {
+		return never
+	}
+	return fr.Time.UnixNano()
+}
+
+func allPorts() []uint16 {
+	all := make([]uint16, 0, 65535)
+	for p := 1; p <= 65535; p++ {
+		all = append(all, uint16(p))
+	}
+	return all
+}
+
+func groupName(group []string) string {
+	if len(group) == 1 {
+		return displayName(group[0])
+	}
+	return strings.Join(group, ", ")
+}
+
+// scanFiles runs scanPorts over files and adds up the counts per port.
+func scanFiles(names []string) ([]portCount, bool) {
+	byPort := map[uint16]*portCount{}
+	for _, name := range names {
+		counts, ok := scanFile(name)
+		if !ok {
+			return nil, false
+		}
+		for _, c := range counts {
+			pc := byPort[c.port]
+			if pc == nil {
+				pc = &portCount{port: c.port}
+				byPort[c.port] = pc
+			}
+			pc.frames += c.frames
+			pc.bytes += c.bytes
+			pc.connects += c.connects
+			pc.connacks += c.connacks
+		}
+	}
+	return sortCounts(byPort), true
 }

@@ -2,8 +2,8 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/mqttdissect/mqttdissect/dissect"
@@ -20,6 +20,7 @@ type statsOptions struct {
 	format   string
 	depth    int
 	progress string
+	separate bool
 }
 
 func newStatsCmd() *cobra.Command {
@@ -60,6 +61,7 @@ MQTT packets (the report is still written), 2 on usage errors.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.format, "format", "text", "output format: text, json or markdown")
+	f.BoolVar(&opts.separate, "separate", false, "with several files: one report per file (JSON: always an array) instead of one for all")
 	f.IntVar(&opts.depth, "depth", 0, "roll the topic table up to N levels (0: full topics)")
 	f.UintSliceVar(&opts.ports, "port", nil, "TCP port to read MQTT on (repeatable; default 1883)")
 	f.StringVar(&opts.mqttVersion, "mqtt-version", "", "MQTT version of connections whose CONNECT is not in the capture: 3.1, 3.1.1 or 5")
@@ -93,43 +95,75 @@ func runStats(cmd *cobra.Command, o *statsOptions, files []string) error {
 		files = []string{""} // the embedded sample
 	}
 	var problems []string
-	many := len(files) > 1
-	if many && o.format == "json" {
+	// One report for the files read as one capture; with --separate one
+	// per file, and JSON is then always an array.
+	groups := inputGroups(files, o.separate)
+	array := o.separate && o.format == "json"
+	if array {
 		out.WriteString("[\n")
 	}
 	written := 0
-	for _, name := range files {
-		in, size, closeFn, err := openInput(cmd, name)
-		if err != nil {
-			problems = append(problems, err.Error())
+	for _, group := range groups {
+		label := groupName(group)
+		var ins []io.Reader
+		var names []string
+		var closers []func()
+		var total int64
+		for _, name := range group {
+			in, size, closeFn, err := openInput(cmd, name)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s: %v", displayName(name), userError(err)))
+				continue
+			}
+			ins, names, closers = append(ins, in), append(names, name), append(closers, closeFn)
+			if size < 0 || total < 0 {
+				total = -1
+			} else {
+				total += size
+			}
+		}
+		if len(ins) == 0 {
 			continue
 		}
-		bar := newProgress(cmd.ErrOrStderr(), cmd.OutOrStdout(), o.progress, displayName(name), size)
+		bar := newProgress(cmd.ErrOrStderr(), cmd.OutOrStdout(), o.progress, label, total)
 		rc := &dissect.RunConfig{Ports: o.portList, Progress: bar.update}
 		rc.Options = dissect.Options{DefaultVersion: o.version}
-		report, rs, err := stats.Analyze(ctx, in, rc, stats.Config{TopicDepth: o.depth})
+		a := stats.New(stats.Config{TopicDepth: o.depth})
+		a.Attach(rc)
+		rs, errs := dissect.RunAll(ctx, ins, rc)
+		report := a.Report(rs)
 		bar.done()
-		closeFn()
-		if errors.Is(err, ctx.Err()) && ctx.Err() != nil {
+		for _, c := range closers {
+			c()
+		}
+		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s: %v", displayName(name), userError(err)))
+		failed := false
+		for i, err := range errs {
+			if err != nil {
+				failed = true
+				problems = append(problems, fmt.Sprintf("%s: %v", displayName(names[i]), userError(err)))
+			}
 		}
-		if rs.Packets == 0 && err == nil {
-			counts, scanned := scanFile(name)
-			explainNoMQTT(cmd.ErrOrStderr(), name, rs.Frames, o.portList, counts, scanned)
+		if rs.Overlaps > 0 {
+			fmt.Fprintf(cmd.ErrOrStderr(), "mqttdissect: %s overlap in time: they were read one after the other; merge them with mergecap first, or use --separate\n", label)
+		}
+		if rs.Packets == 0 && !failed {
+			counts, scanned := scanFiles(names)
+			explainNoMQTT(cmd.ErrOrStderr(), label, rs.Frames, o.portList, counts, scanned)
 		}
 		if rs.Malformed > 0 {
-			problems = append(problems, fmt.Sprintf("%s: %s", displayName(name), plural(rs.Malformed, "malformed MQTT packet", "malformed MQTT packets")))
+			problems = append(problems, fmt.Sprintf("%s: %s", label, plural(rs.Malformed, "malformed MQTT packet", "malformed MQTT packets")))
 		}
-		report.Capture = displayName(name)
+		report.Capture = label
 		if written > 0 && o.format != "json" {
 			out.WriteString("\n")
 		}
+		var err error
 		switch o.format {
 		case "json":
-			if many && written > 0 {
+			if array && written > 0 {
 				out.WriteString(",\n")
 			}
 			err = stats.WriteJSON(out, report)
@@ -143,7 +177,7 @@ func runStats(cmd *cobra.Command, o *statsOptions, files []string) error {
 		}
 		written++
 	}
-	if many && o.format == "json" {
+	if array {
 		out.WriteString("]\n")
 	}
 	if err := out.Flush(); err != nil {
