@@ -127,6 +127,9 @@ func (o *decodeOptions) resolve() error {
 		if o.verbose {
 			return fmt.Errorf("-V shows a tree in text format; JSON output always carries the whole tree (drop -V or --format %s)", o.format)
 		}
+		if o.hexDump {
+			return fmt.Errorf("-x adds hex dumps to text output; with --format %s, read the bytes from the fields", o.format)
+		}
 		o.formatter = func(b []byte, pdu *dissect.PDU, _ time.Time) []byte { return dissect.AppendJSON(b, pdu) }
 	case "fields":
 		if len(o.fields) == 0 {
