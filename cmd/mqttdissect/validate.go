@@ -256,6 +256,12 @@ func runValidate(ctx context.Context, cmd *cobra.Command, o *validateOptions, fi
 		fmt.Fprintln(out, "validate: FAIL: no capture to validate")
 		return dataError{}
 	}
+	if tot.pdus == 0 && tot.failed == 0 && !o.update {
+		// Nothing compared proves nothing: the ports, or the captures, are
+		// not the ones the script reads.
+		fmt.Fprintln(out, "validate: FAIL: no PDU was compared: nothing was decoded on the TCP ports read (check the captures, or name the port with --port N)")
+		tot.failed = tot.captures
+	}
 	fmt.Fprintln(out, tot.summary())
 	if tot.failed > 0 {
 		return dataError{}

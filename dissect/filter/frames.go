@@ -28,8 +28,19 @@ func (b *FrameBuffer) Len() int { return b.n }
 // PDUs returns the gathered packets; they stay valid until Reset.
 func (b *FrameBuffer) PDUs() []*dissect.PDU { return b.pdus[:b.n] }
 
+// maxKept is the largest copy buffer kept for reuse: a frame that
+// completed a large packet does not leave its memory behind.
+const maxKept = 1 << 20
+
 // Reset empties the buffer.
-func (b *FrameBuffer) Reset() { b.frame, b.n = 0, 0 }
+func (b *FrameBuffer) Reset() {
+	for _, c := range b.store[:b.n] {
+		if cap(c.buf) > maxKept {
+			c.buf = nil
+		}
+	}
+	b.frame, b.n = 0, 0
+}
 
 // Add copies p into the buffer. The copy keeps what filters and field
 // columns read: the frame's metadata, the packet's bytes, type and nodes.
