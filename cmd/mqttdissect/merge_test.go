@@ -2,9 +2,12 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mqttdissect/mqttdissect/internal/testtool"
 )
 
 // splitCapture writes a pcap file's records to two files at record k, as
@@ -50,5 +53,41 @@ func TestDecodeRotatedFiles(t *testing.T) {
 	wantFields, _, _ := runBinary(t, nil, "decode", "-T", "fields", "-e", "frame.number", "-e", "mqtt.msgtype", whole)
 	if fields != wantFields {
 		t.Errorf("fields:\n%s", firstDiff(fields, wantFields))
+	}
+}
+
+// TestRotatedFilesMatchMergecap: files cut by editcap -c, decoded together,
+// give the rows tshark gives on their mergecap merge.
+func TestRotatedFilesMatchMergecap(t *testing.T) {
+	tshark := testtool.Need(t, "tshark")
+	editcap := testtool.Need(t, "editcap")
+	mergecap := testtool.Need(t, "mergecap")
+	dir := t.TempDir()
+	for _, c := range []string{"v5.pcapng", "will.pcapng", "v311.pcap"} {
+		t.Run(c, func(t *testing.T) {
+			base := filepath.Join(dir, c)
+			if out, err := exec.Command(editcap, "-c", "17", testdata(c), base).CombinedOutput(); err != nil {
+				t.Fatalf("editcap: %v\n%s", err, out)
+			}
+			parts, _ := filepath.Glob(base[:len(base)-len(filepath.Ext(base))] + "_*")
+			if len(parts) < 3 {
+				t.Fatalf("editcap wrote %v", parts)
+			}
+			merged := filepath.Join(dir, "merged-"+c)
+			if out, err := exec.Command(mergecap, append([]string{"-w", merged}, parts...)...).CombinedOutput(); err != nil {
+				t.Fatalf("mergecap: %v\n%s", err, out)
+			}
+			args := []string{"-Y", "mqtt", "-T", "fields", "-e", "frame.number", "-e", "mqtt.msgtype", "-e", "mqtt.topic", "-e", "mqtt.msgid"}
+			want := tsharkFields(t, tshark, append([]string{"-r", merged}, args...)...)
+			// Given in reverse: decode puts them in time order.
+			rev := append([]string{}, parts...)
+			for i, j := 0, len(rev)-1; i < j; i, j = i+1, j-1 {
+				rev[i], rev[j] = rev[j], rev[i]
+			}
+			got, stderr, code := runBinary(t, nil, append(append([]string{"decode"}, args...), rev...)...)
+			if code != 0 || got != want {
+				t.Errorf("exit %d, stderr %q:\n%s", code, stderr, firstDiff(got, want))
+			}
+		})
 	}
 }
