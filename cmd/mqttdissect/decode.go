@@ -327,10 +327,6 @@ func (w *output) flush() error {
 	return w.err
 }
 
-// errStop ends decoding early without an error: -c was reached or the
-// reader of the output went away.
-var errStop = errors.New("stop")
-
 func runDecode(ctx context.Context, cmd *cobra.Command, o *decodeOptions, files []string) error {
 	stdout := cmd.OutOrStdout()
 	out := &output{w: bufio.NewWriterSize(stdout, 64<<10), flushAll: o.lineBuffered}

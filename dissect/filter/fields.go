@@ -61,7 +61,6 @@ type fieldDef struct {
 	values *spec.ValueTable
 	bits   int // width of integer fields, for range checks
 	set    [2]uint64
-	bool0  bool // a boolean field
 }
 
 func (d *fieldDef) has(idx int) bool {

@@ -313,11 +313,9 @@ func cmpUint(a, b uint64) int {
 // Entities that are not plain fields.
 
 type sliceValuer struct {
-	x        valuer
-	start    int
-	end      int // exclusive; math.MaxInt for "to the end"
-	fromEnd  bool
-	startNeg bool
+	x     valuer
+	start int
+	end   int // exclusive; math.MaxInt for "to the end"
 }
 
 func (s *sliceValuer) each(p []*dissect.PDU, fn func(v *val) bool) bool {
