@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	bin "encoding/binary"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -134,5 +135,44 @@ func TestDecodeStdinChoice(t *testing.T) {
 	out, _, code = runBinary(t, nil, "decode")
 	if code != 0 || !strings.Contains(out, "v5/") {
 		t.Errorf("stdin /dev/null: exit %d, output %q", code, out)
+	}
+}
+
+// TestDecodeInterruptSilentPipe: Ctrl-C while the pipe is silent (the read
+// blocks) still ends decode, with what was decoded written and status 130.
+func TestDecodeInterruptSilentPipe(t *testing.T) {
+	exe, err := binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, recs := pcapRecords(t, filepath.Join("..", "..", "testdata", "v311.pcap"))
+	cmd := exec.Command(exe, "decode", "-")
+	stdin, _ := cmd.StdinPipe()
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	stdin.Write(header)
+	for _, r := range recs[:6] {
+		stdin.Write(r)
+	}
+	time.Sleep(300 * time.Millisecond)
+	cmd.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("decode did not end 10 s after Ctrl-C")
+	}
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != exitInterrupted {
+		t.Errorf("exit %v, want %d", err, exitInterrupted)
+	}
+	if !strings.Contains(stdout.String(), "Connect Ack") || !strings.Contains(stderr.String(), "interrupted") {
+		t.Errorf("stdout %q, stderr %q", stdout.String(), stderr.String())
 	}
 }
