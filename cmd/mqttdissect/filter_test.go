@@ -3,6 +3,7 @@ package main
 import (
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -169,4 +170,23 @@ func tsharkFields(t *testing.T, tshark string, args ...string) string {
 		t.Fatalf("tshark %v: %v", args, err)
 	}
 	return string(out)
+}
+
+// TestInfoColumnMatchesTshark: _ws.col.Info joins a frame's packets as
+// Wireshark's Info column does. Wireshark's media dissectors append
+// " (text/plain)" after a PUBLISH with a Content Type; that text is not
+// MQTT's and is not produced.
+func TestInfoColumnMatchesTshark(t *testing.T) {
+	tshark := testtool.Need(t, "tshark")
+	media := regexp.MustCompile(` \((text|application)/[^)]*\)`)
+	for _, c := range captures(t) {
+		t.Run(filepath.Base(c), func(t *testing.T) {
+			args := []string{"-Y", "mqtt", "-T", "fields", "-e", "frame.number", "-e", "_ws.col.Info", "-e", "_ws.col.Protocol"}
+			want := media.ReplaceAllString(tsharkFields(t, tshark, append([]string{"-r", c}, args...)...), "")
+			got, _, _ := runBinary(t, nil, append(append([]string{"decode"}, args...), c)...)
+			if got != want {
+				t.Errorf("differs:\n%s", firstDiff(got, want))
+			}
+		})
+	}
 }

@@ -47,6 +47,8 @@ const (
 	pDstPort
 	pPort
 	pStream // tcp.stream
+	pInfo   // _ws.col.Info: the Info texts of the frame's packets
+	pProto  // _ws.col.Protocol
 )
 
 // fieldDef is a filterable name: a field of the spec table (one or more
@@ -112,6 +114,8 @@ var catalogue = func() map[string]*fieldDef {
 	add("tcp.dstport", kUint, pDstPort, false)
 	add("tcp.port", kUint, pPort, false)
 	add("tcp.stream", kUint, pStream, false)
+	add("_ws.col.Info", kStr, pInfo, false)
+	add("_ws.col.Protocol", kStr, pProto, false)
 	for _, n := range []string{"frame.number", "tcp.srcport", "tcp.dstport", "tcp.port", "tcp.stream"} {
 		m[n].bits = 32
 	}
@@ -219,6 +223,18 @@ func (d *fieldDef) each(pdus []*dissect.PDU, fn func(v *val) bool) bool {
 			return fn(&v)
 		}
 		return false
+	case pInfo:
+		// Wireshark's Info column joins the packets of a frame with ", ".
+		for i, p := range pdus {
+			if i > 0 {
+				v.b = append(v.b, ", "...)
+			}
+			v.b = p.Packet.AppendInfo(v.b)
+		}
+		return fn(&v)
+	case pProto:
+		v.b = []byte(spec.MQTT.ShortName)
+		return fn(&v)
 	case pStream:
 		// Wireshark numbers every TCP conversation from 0; mqttdissect
 		// numbers the MQTT ones, which is the same when all TCP in the

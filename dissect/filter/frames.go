@@ -13,10 +13,9 @@ type FrameBuffer struct {
 }
 
 type pduCopy struct {
-	pdu   dissect.PDU
-	pkt   dissect.Packet
-	nodes []dissect.Node
-	buf   []byte
+	pdu dissect.PDU
+	pkt dissect.Packet
+	buf []byte
 }
 
 // Frame is the number of the frame gathered, 0 when the buffer is empty.
@@ -42,35 +41,14 @@ func (b *FrameBuffer) Reset() {
 	b.frame, b.n = 0, 0
 }
 
-// Add copies p into the buffer. The copy keeps what filters and field
-// columns read: the frame's metadata, the packet's bytes, type and nodes.
+// Add copies p into the buffer.
 func (b *FrameBuffer) Add(p *dissect.PDU) {
 	if b.n == len(b.store) {
 		b.store = append(b.store, &pduCopy{})
 		b.pdus = append(b.pdus, nil)
 	}
 	c := b.store[b.n]
-	src := p.Packet
-	size := len(src.Raw)
-	for i := range src.Nodes {
-		size += len(src.Nodes[i].Raw)
-	}
-	if cap(c.buf) < size {
-		c.buf = make([]byte, 0, size)
-	}
-	c.buf = append(c.buf[:0], src.Raw...)
-	c.nodes = append(c.nodes[:0], src.Nodes...)
-	for i := range c.nodes {
-		n := &c.nodes[i]
-		if n.Raw != nil {
-			start := len(c.buf)
-			c.buf = append(c.buf, n.Raw...)
-			n.Raw = c.buf[start:len(c.buf):len(c.buf)]
-		}
-	}
-	c.pkt = dissect.Packet{Type: src.Type, Flags: src.Flags, Version: src.Version, Len: src.Len,
-		Raw: c.buf[:len(src.Raw):len(src.Raw)], Nodes: c.nodes, Malformed: src.Malformed,
-		PacketID: src.PacketID, ReasonCode: src.ReasonCode, TopicAlias: src.TopicAlias, KeepAlive: src.KeepAlive, ProtoLevel: src.ProtoLevel}
+	c.buf = p.Packet.CopyTo(&c.pkt, c.buf)
 	c.pdu = *p
 	c.pdu.Packet = &c.pkt
 	b.pdus[b.n] = &c.pdu
