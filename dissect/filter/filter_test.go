@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/mqttdissect/mqttdissect/dissect"
+	"github.com/mqttdissect/mqttdissect/spec"
 )
 
 func TestCompileErrors(t *testing.T) {
@@ -153,6 +154,51 @@ func FuzzCompile(f *testing.F) {
 		}
 		for _, fb := range fs {
 			flt.Match(fb.PDUs())
+		}
+	})
+}
+
+// FuzzMatchPacket: any bytes, decoded as an MQTT packet of any version,
+// go through filters of every kind and through every field column without
+// a panic.
+func FuzzMatchPacket(f *testing.F) {
+	for _, fb := range frames(f, "v5.pcapng") {
+		for _, p := range fb.PDUs() {
+			f.Add(p.Packet.Raw, uint8(5))
+		}
+	}
+	f.Add([]byte{0x30, 0x02, 0x00, 0x00}, uint8(4))
+	var filters []*Filter
+	for _, s := range []string{`mqtt.topic matches "a" || mqtt.msg contains 00`, `mqtt.msgtype in {1..15} && mqtt.len > 3`,
+		`len(mqtt.msg[1:]) >= 1`, `count(mqtt.prop_key) == 2`, `mqtt.topic != "x"`, `upper(mqtt.clientid) == "A"`, `mqtt.willmsg`, `_ws.col.Info contains "("`} {
+		flt, err := Compile(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		filters = append(filters, flt)
+	}
+	var cols []*Column
+	for _, n := range Names() {
+		c, err := NewColumn(n)
+		if err != nil {
+			f.Fatal(err)
+		}
+		cols = append(cols, c)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte, version uint8) {
+		var p dissect.Packet
+		st := &dissect.ConnState{Version: spec.Version(version % 6)}
+		dissect.Decode(&p, raw, st, dissect.ToServer, nil)
+		pdu := &dissect.PDU{Packet: &p, State: st, ConnSeq: 1}
+		var fb FrameBuffer
+		fb.Add(pdu)
+		fb.Add(pdu)
+		for _, flt := range filters {
+			flt.MatchPDU(pdu)
+			flt.Match(fb.PDUs())
+		}
+		for _, c := range cols {
+			c.Each(fb.PDUs(), func([]byte) {})
 		}
 	})
 }
