@@ -195,7 +195,9 @@ func (o *decodeOptions) resolve() error {
 		}
 		parts = append(parts, filter.Predicate("--client-id", func(pdus []*dissect.PDU) bool {
 			for _, p := range pdus {
-				if ids[p.State.ClientID] {
+				// A connection whose CONNECT was not captured has no
+				// identifier, not an empty one.
+				if p.State.SawConnect && ids[p.State.ClientID] {
 					return true
 				}
 				if a, ok := o.assigned[p.Conn]; ok && ids[a] {
