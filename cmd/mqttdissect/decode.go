@@ -306,17 +306,13 @@ type output struct {
 
 func (w *output) write(b []byte) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.err != nil {
-		return
+	if w.err == nil {
+		_, w.err = w.w.Write(b)
+		if w.err == nil && w.flushAll {
+			w.err = w.w.Flush()
+		}
 	}
-	if _, err := w.w.Write(b); err != nil {
-		w.err = err
-		return
-	}
-	if w.flushAll {
-		w.err = w.w.Flush()
-	}
+	w.mu.Unlock()
 }
 
 func (w *output) flush() error {
