@@ -344,6 +344,7 @@ func runDecode(ctx context.Context, cmd *cobra.Command, o *decodeOptions, files 
 	// as the writer is silent, so after a second the watcher writes what
 	// was decoded and ends the program itself.
 	var interrupted atomic.Bool
+	var curBar atomic.Pointer[progress]
 	finished := make(chan struct{})
 	defer close(finished)
 	go func() {
@@ -358,6 +359,9 @@ func runDecode(ctx context.Context, cmd *cobra.Command, o *decodeOptions, files 
 		case <-time.After(time.Second):
 			out.mu.Lock()
 			out.w.Flush()
+			if b := curBar.Load(); b != nil {
+				b.done()
+			}
 			fmt.Fprintln(cmd.ErrOrStderr(), "mqttdissect: interrupted; the output so far was written")
 			os.Exit(exitInterrupted)
 		}
@@ -467,6 +471,7 @@ func runDecode(ctx context.Context, cmd *cobra.Command, o *decodeOptions, files 
 			fmt.Fprintf(cmd.ErrOrStderr(), "mqttdissect: %s: MQTT found on TCP port %s\n", label, strings.Join(desc, ", "))
 		}
 		bar := newProgress(cmd.ErrOrStderr(), stdout, o.progress, label, total)
+		curBar.Store(bar)
 		cfg := &dissect.RunConfig{Ports: ports, Progress: bar.update}
 		cfg.Options = dissect.Options{DefaultVersion: o.version, PayloadAsText: o.payloadAsText}
 		cfg.Stop = func() bool { return stop || out.err != nil || interrupted.Load() }
