@@ -597,6 +597,9 @@ func userError(err error) error {
 	if errors.As(err, &pe) && pe.Op == "open" {
 		return pe.Err // the caller names the file
 	}
+	if errors.Is(err, dissect.ErrNotCapture) {
+		return errors.New("not a pcap or pcapng file (write captures with tcpdump -w, dumpcap or Wireshark; gzip-compressed ones are read too)")
+	}
 	return withoutPrefixes(err)
 }
 

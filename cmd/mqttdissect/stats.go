@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -139,12 +140,18 @@ func runStats(cmd *cobra.Command, o *statsOptions, files []string) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		failed := false
+		failed, noCapture := false, true
 		for i, err := range errs {
 			if err != nil {
 				failed = true
 				problems = append(problems, fmt.Sprintf("%s: %v", displayName(names[i]), userError(err)))
 			}
+			if !errors.Is(err, dissect.ErrNotCapture) {
+				noCapture = false
+			}
+		}
+		if noCapture {
+			continue // nothing was read: no report to write
 		}
 		if rs.Overlaps > 0 {
 			fmt.Fprintf(cmd.ErrOrStderr(), "mqttdissect: %s overlap in time: they were read one after the other; merge them with mergecap first, or use --separate\n", label)
