@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -169,5 +170,46 @@ func TestMalformedLine(t *testing.T) {
 		if got := malformedLine(tc.n, tc.frames); got != tc.want {
 			t.Errorf("malformedLine(%d, %v) = %q, want %q", tc.n, tc.frames, got, tc.want)
 		}
+	}
+}
+
+// movePort writes a copy of an Ethernet/IPv4 pcap with TCP port from moved
+// to to, as a broker on a non-standard port would be captured.
+func movePort(t *testing.T, path string, from, to uint16) string {
+	t.Helper()
+	header, recs := pcapRecords(t, path)
+	data := append([]byte{}, header...)
+	for _, r := range recs {
+		r = append([]byte{}, r...)
+		frame := r[16:]
+		if len(frame) > 14+20+4 && frame[12] == 0x08 && frame[13] == 0x00 {
+			tcp := frame[14+int(frame[14]&15)*4:]
+			for _, off := range []int{0, 2} {
+				if uint16(tcp[off])<<8|uint16(tcp[off+1]) == from {
+					tcp[off], tcp[off+1] = byte(to>>8), byte(to)
+				}
+			}
+		}
+		data = append(data, r...)
+	}
+	out := filepath.Join(t.TempDir(), "moved.pcap")
+	if err := os.WriteFile(out, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestPortAnyFindsAnotherPort: MQTT on port 18830 is not silent: decode
+// names the port, and --port any finds and decodes it.
+func TestPortAnyFindsAnotherPort(t *testing.T) {
+	moved := movePort(t, testdata("v311.pcap"), 1883, 18830)
+	out, stderr, code := runBinary(t, nil, "decode", moved)
+	if code != 0 || out != "" || !strings.Contains(stderr, "18830 (101 frames") || !strings.Contains(stderr, "try --port 18830") {
+		t.Errorf("default port: exit %d, output %q, stderr %q", code, out, stderr)
+	}
+	want, _, _ := runBinary(t, nil, "decode", "--port", "18830", moved)
+	got, stderr, code := runBinary(t, nil, "decode", "--port", "any", moved)
+	if code != 0 || got != want || want == "" || !strings.Contains(stderr, "MQTT found on TCP port 18830 (6 connections") {
+		t.Errorf("--port any: exit %d, stderr %q, same output %v", code, stderr, got == want)
 	}
 }
