@@ -44,6 +44,10 @@ func TestCompileErrors(t *testing.T) {
 		{`1 == 2`, 1, "neither a field"},
 		{`mqtt.qos == mqtt.topic`, 13, "cannot be compared"},
 		{`mqtt.topic == "a\q"`, 17, "unknown escape"},
+		{strings.Repeat("(", 300) + "mqtt" + strings.Repeat(")", 300), 201, "nests deeper"},
+		{strings.Repeat("!", 300) + "mqtt", 201, "nests deeper"},
+		{strings.Repeat("len(", 300) + "mqtt" + strings.Repeat(")", 300) + " == 1", 797, "nests deeper"},
+		{"mqtt.msg" + strings.Repeat("[0:1]", 20) + " == 00", 49, "too many slices"},
 	} {
 		t.Run(tc.expr, func(t *testing.T) {
 			_, err := Compile(tc.expr)

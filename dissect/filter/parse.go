@@ -58,10 +58,15 @@ func (n *sNot) span() (int, int)  { _, e := n.x.span(); return n.pos, e }
 func (t *sTest) span() (int, int) { return t.lhs.tok.pos, t.end }
 
 type parser struct {
-	expr string
-	toks []token
-	i    int
+	expr  string
+	toks  []token
+	i     int
+	depth int
 }
+
+// maxDepth bounds the nesting of parentheses and negations, so that a
+// hostile expression cannot exhaust the stack.
+const maxDepth = 200
 
 func (p *parser) peek() token { return p.toks[p.i] }
 func (p *parser) next() token { t := p.toks[p.i]; p.i++; return t }
@@ -132,6 +137,11 @@ func (p *parser) and() (sExpr, *Error) {
 
 func (p *parser) unary() (sExpr, *Error) {
 	t := p.peek()
+	p.depth++
+	defer func() { p.depth-- }()
+	if p.depth > maxDepth {
+		return nil, p.errAt(t, "the expression nests deeper than %d levels", maxDepth)
+	}
 	switch t.kind {
 	case tNot:
 		p.next()
@@ -217,6 +227,11 @@ func (p *parser) test() (sExpr, *Error) {
 
 func (p *parser) entity() (*sEntity, *Error) {
 	t := p.next()
+	p.depth++
+	defer func() { p.depth-- }()
+	if p.depth > maxDepth {
+		return nil, p.errAt(t, "the expression nests deeper than %d levels", maxDepth)
+	}
 	var e *sEntity
 	switch t.kind {
 	case tString:
@@ -245,7 +260,10 @@ func (p *parser) entity() (*sEntity, *Error) {
 	default:
 		return nil, p.unexpected(t)
 	}
-	for p.peek().kind == tLBracket {
+	for slices := 0; p.peek().kind == tLBracket; slices++ {
+		if slices == 8 {
+			return nil, p.errAt(p.peek(), "too many slices in a row")
+		}
 		p.next()
 		r := p.next()
 		if r.kind != tWord {
