@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -211,5 +212,19 @@ func TestPortAnyFindsAnotherPort(t *testing.T) {
 	got, stderr, code := runBinary(t, nil, "decode", "--port", "any", moved)
 	if code != 0 || got != want || want == "" || !strings.Contains(stderr, "MQTT found on TCP port 18830 (6 connections") {
 		t.Errorf("--port any: exit %d, stderr %q, same output %v", code, stderr, got == want)
+	}
+}
+
+func TestWithoutPrefixes(t *testing.T) {
+	for in, want := range map[string]string{
+		"dissect: not a pcap or pcapng file":              "not a pcap or pcapng file",
+		"a.pcap: dissect: truncated capture: frame 3":     "a.pcap: truncated capture: frame 3",
+		"luagen: protocol name \"X\": use lower-case":     "protocol name \"X\": use lower-case",
+		"topic sensors/dissect: x is kept":                "topic sensors/dissect: x is kept",
+		"install: cannot write: luagen: port 0 is not ok": "install: cannot write: port 0 is not ok",
+	} {
+		if got := withoutPrefixes(errors.New(in)).Error(); got != want {
+			t.Errorf("withoutPrefixes(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

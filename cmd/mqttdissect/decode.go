@@ -606,8 +606,10 @@ func userError(err error) error {
 // withoutPrefixes drops the package prefixes ("dissect: ") from a message.
 func withoutPrefixes(err error) error {
 	msg := err.Error()
-	for _, prefix := range []string{"dissect: ", "luagen: ", "spec: ", "validate: "} {
-		msg = strings.ReplaceAll(msg, prefix, "")
+	// Only where a message (or a wrapped one) starts: after ": ".
+	for _, prefix := range []string{"dissect: ", "luagen: ", "spec: ", "wslua: ", "validate: "} {
+		msg = strings.TrimPrefix(msg, prefix)
+		msg = strings.ReplaceAll(msg, ": "+prefix, ": ")
 	}
 	if msg == err.Error() {
 		return err
