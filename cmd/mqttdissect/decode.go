@@ -68,7 +68,9 @@ small sample capture embedded in the program is decoded when it is a terminal.
   mqtt.qos >= 1 && mqtt.topic matches "^sensors/"
   mqtt.msgtype in {3, 8} and not mqtt.retain == 1
   mqtt.conack.val != 0 || mqtt.connack.reason_code >= 0x80
-A frame holds the field when any of its MQTT packets does.
+A test holds when any occurrence of the field satisfies it. With -T fields,
+rows are frames and a frame holds the fields of all its MQTT packets, as in
+tshark; otherwise each MQTT packet is kept or not. --list-fields names them.
 
 Exit status: 0 when all is well, 1 when a capture was damaged or held malformed
 MQTT packets (the output is still written), 2 on usage errors.`,
