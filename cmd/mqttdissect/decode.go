@@ -426,29 +426,11 @@ func runDecode(ctx context.Context, cmd *cobra.Command, o *decodeOptions, files 
 			}
 			out.write([]byte("==> " + label + " <==\n"))
 		}
-		var ins []io.Reader
-		var names []string
-		var closers []func()
-		var total int64
-		for _, name := range group {
-			in, size, closeFn, err := openInput(cmd, name)
-			if err != nil {
-				problems = append(problems, fmt.Sprintf("%s: %v", displayName(name), userError(err)))
-				continue
-			}
-			ins, names, closers = append(ins, in), append(names, name), append(closers, closeFn)
-			if size < 0 || total < 0 {
-				total = -1
-			} else {
-				total += size
-			}
-		}
-		closeAll := func() {
-			for _, c := range closers {
-				c()
-			}
-		}
-		if len(ins) == 0 {
+		g, bad := openGroup(cmd, group)
+		problems = append(problems, bad...)
+		names, total := g.names, g.total
+		closeAll := g.close
+		if len(names) == 0 {
 			continue
 		}
 		ports := o.portList
@@ -508,7 +490,7 @@ func runDecode(ctx context.Context, cmd *cobra.Command, o *decodeOptions, files 
 		if o.separate {
 			start = time.Time{} // times are relative to each file's first packet
 		}
-		stats, errs := dissect.RunAll(ctx, ins, cfg)
+		stats, errs := g.run(ctx, cfg)
 		if o.columns != nil {
 			flushFrame()
 		}
@@ -526,7 +508,7 @@ func runDecode(ctx context.Context, cmd *cobra.Command, o *decodeOptions, files 
 				problems = append(problems, fmt.Sprintf("%s: %v", displayName(names[i]), userError(err)))
 			}
 		}
-		if stats.Overlaps > 0 {
+		if stats.Overlaps > 0 && !g.merge {
 			fmt.Fprintf(cmd.ErrOrStderr(), "mqttdissect: %s overlap in time: they were read one after the other; for the exact order of frames, merge them with mergecap first, or use --separate\n", label)
 		}
 		if stats.Packets == 0 && !o.portAny && len(problems) == 0 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/mqttdissect/mqttdissect/dissect"
 	"github.com/mqttdissect/mqttdissect/spec"
+	"github.com/spf13/cobra"
 )
 
 // maxTracked bounds the tables keyed by what the capture says (packet
@@ -282,9 +284,7 @@ func scanFile(name string) ([]portCount, bool) {
 }
 
 // inputGroups decides how several inputs are read: each alone (separate,
-// or a single input), or all as one capture. Files read as one are put in
-// the order of their first frames, as mergecap would, so rotated files
-// (capture-1.pcap, capture-10.pcap, capture-2.pcap) follow each other.
+// or a single input), or all as one capture (see groupInput).
 func inputGroups(files []string, separate bool) [][]string {
 	if separate || len(files) < 2 {
 		out := make([][]string, len(files))
@@ -293,44 +293,7 @@ func inputGroups(files []string, separate bool) [][]string {
 		}
 		return out
 	}
-	type timed struct {
-		name  string
-		first int64
-	}
-	ts := make([]timed, len(files))
-	for i, f := range files {
-		ts[i] = timed{f, firstFrameTime(f)}
-	}
-	sort.SliceStable(ts, func(i, j int) bool { return ts[i].first < ts[j].first })
-	group := make([]string, len(ts))
-	for i, t := range ts {
-		group[i] = t.name
-	}
-	return [][]string{group}
-}
-
-// firstFrameTime returns the time of a file's first TCP frame in
-// nanoseconds; standard input and unreadable files sort last, in the order
-// given.
-func firstFrameTime(name string) int64 {
-	const never = 1<<63 - 1
-	if name == "" || name == "-" {
-		return never
-	}
-	f, err := os.Open(name)
-	if err != nil {
-		return never
-	}
-	defer f.Close()
-	cr, err := dissect.OpenCapture(f, allPorts())
-	if err != nil {
-		return never
-	}
-	fr, err := cr.Next()
-	if err != nil {
-		return never
-	}
-	return fr.Time.UnixNano()
+	return [][]string{files}
 }
 
 func allPorts() []uint16 {
@@ -369,4 +332,69 @@ func scanFiles(names []string) ([]portCount, bool) {
 		}
 	}
 	return sortCounts(byPort), true
+}
+
+// groupInput is the inputs read as one capture.
+type groupInput struct {
+	names   []string
+	ins     []io.Reader
+	closers []func()
+	total   int64 // bytes, -1 when unknown
+	// merge: several files, merged in time order as mergecap does;
+	// otherwise the inputs are read one after the other (standard input
+	// cannot be read twice, as a merge needs).
+	merge bool
+}
+
+// openGroup prepares a group of inputs; problems name the files that
+// cannot be opened.
+func openGroup(cmd *cobra.Command, group []string) (*groupInput, []string) {
+	g := &groupInput{merge: len(group) > 1}
+	for _, name := range group {
+		if name == "" || name == "-" {
+			g.merge = false
+		}
+	}
+	var problems []string
+	for _, name := range group {
+		if g.merge {
+			fi, err := os.Stat(name)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s: %v", displayName(name), userError(err)))
+				continue
+			}
+			g.names = append(g.names, name)
+			g.total += fi.Size()
+			continue
+		}
+		in, size, closeFn, err := openInput(cmd, name)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", displayName(name), userError(err)))
+			continue
+		}
+		g.ins, g.names, g.closers = append(g.ins, in), append(g.names, name), append(g.closers, closeFn)
+		if size < 0 || g.total < 0 {
+			g.total = -1
+		} else {
+			g.total += size
+		}
+	}
+	return g, problems
+}
+
+func (g *groupInput) run(ctx context.Context, cfg *dissect.RunConfig) (dissect.RunStats, []error) {
+	if !g.merge {
+		return dissect.RunAll(ctx, g.ins, cfg)
+	}
+	openers := make([]dissect.Opener, len(g.names))
+	for i, name := range g.names {
+		openers[i] = func() (io.ReadCloser, error) { return os.Open(name) }
+	}
+	return dissect.RunMerged(ctx, openers, cfg)
+}
+
+func (g *groupInput) close() {
+	for _, c := range g.closers {
+		c()
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/mqttdissect/mqttdissect/dissect"
@@ -106,24 +105,10 @@ func runStats(cmd *cobra.Command, o *statsOptions, files []string) error {
 	written := 0
 	for _, group := range groups {
 		label := groupName(group)
-		var ins []io.Reader
-		var names []string
-		var closers []func()
-		var total int64
-		for _, name := range group {
-			in, size, closeFn, err := openInput(cmd, name)
-			if err != nil {
-				problems = append(problems, fmt.Sprintf("%s: %v", displayName(name), userError(err)))
-				continue
-			}
-			ins, names, closers = append(ins, in), append(names, name), append(closers, closeFn)
-			if size < 0 || total < 0 {
-				total = -1
-			} else {
-				total += size
-			}
-		}
-		if len(ins) == 0 {
+		g, bad := openGroup(cmd, group)
+		problems = append(problems, bad...)
+		names, total := g.names, g.total
+		if len(names) == 0 {
 			continue
 		}
 		bar := newProgress(cmd.ErrOrStderr(), cmd.OutOrStdout(), o.progress, label, total)
@@ -131,12 +116,10 @@ func runStats(cmd *cobra.Command, o *statsOptions, files []string) error {
 		rc.Options = dissect.Options{DefaultVersion: o.version}
 		a := stats.New(stats.Config{TopicDepth: o.depth})
 		a.Attach(rc)
-		rs, errs := dissect.RunAll(ctx, ins, rc)
+		rs, errs := g.run(ctx, rc)
 		report := a.Report(rs)
 		bar.done()
-		for _, c := range closers {
-			c()
-		}
+		g.close()
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -153,7 +136,7 @@ func runStats(cmd *cobra.Command, o *statsOptions, files []string) error {
 		if noCapture {
 			continue // nothing was read: no report to write
 		}
-		if rs.Overlaps > 0 {
+		if rs.Overlaps > 0 && !g.merge {
 			fmt.Fprintf(cmd.ErrOrStderr(), "mqttdissect: %s overlap in time: they were read one after the other; merge them with mergecap first, or use --separate\n", label)
 		}
 		if rs.Packets == 0 && !failed {
