@@ -44,6 +44,10 @@ func TestVersionAndUsageConventions(t *testing.T) {
 			}
 		})
 	}
+	// --list-fields names the table's fields and the pseudo-fields.
+	if out, _, code := runBinary(t, nil, "decode", "--list-fields"); code != 0 || !strings.Contains(out, "mqtt.topic") || !strings.Contains(out, "frame.number") || !strings.Contains(out, `"Publish Message"`) {
+		t.Errorf("--list-fields: exit %d:\n%s", code, out)
+	}
 	// Enumerations are case-insensitive.
 	if _, stderr, code := runBinary(t, nil, "decode", "--format", "JSONL", "--progress", "NEVER", "--type", "Publish", testdata("v311.pcap")); code != 0 {
 		t.Errorf("upper-case enumerations: exit %d: %s", code, stderr)
