@@ -135,7 +135,7 @@ func TestFieldsOutputMatchesTshark(t *testing.T) {
 		"-e", "mqtt.willmsg", "-e", "mqtt.conflags", "-e", "mqtt.conflag.cleansess", "-e", "mqtt.kalive",
 		"-e", "mqtt.conack.val", "-e", "mqtt.property_id", "-e", "mqtt.prop_number", "-e", "mqtt.prop_string",
 		"-e", "mqtt.properties", "-e", "mqtt.sub.qos", "-e", "mqtt.suback.qos", "-e", "mqtt.subscription_options",
-		"-e", "mqtt.ver", "-e", "mqtt.protoname"}
+		"-e", "mqtt.ver", "-e", "mqtt.protoname", "-e", "mqtt"}
 	for _, tc := range []struct {
 		name string
 		opts []string

@@ -271,6 +271,10 @@ func NewColumn(name string) (*Column, error) {
 	if !ok {
 		return nil, &Error{Expr: name, Col: 1, Len: len(name), Msg: unknownField(name)}
 	}
+	switch d.src {
+	case pFrame, pIP, pIPv6, pTCP:
+		return nil, &Error{Expr: name, Col: 1, Len: len(name), Msg: name + " is a protocol whose text mqttdissect does not write; name one of its fields (such as tcp.srcport or ip.src)"}
+	}
 	return &Column{def: d}, nil
 }
 
@@ -284,6 +288,16 @@ func (c *Column) Name() string { return c.def.name }
 // frame.time_epoch as seconds with nine decimals.
 func (c *Column) Each(pdus []*dissect.PDU, fn func(text []byte)) {
 	d := c.def
+	if d.src == pMQTT {
+		// tshark prints a protocol as its tree line.
+		for _, pdu := range pdus {
+			c.buf = append(c.buf[:0], spec.MQTT.Name...)
+			c.buf = append(c.buf, ", "...)
+			c.buf = append(c.buf, spec.Packets[pdu.Packet.Type].Info()...)
+			fn(c.buf)
+		}
+		return
+	}
 	if d.src == pSpec {
 		// The common case, without closures.
 		for _, pdu := range pdus {
