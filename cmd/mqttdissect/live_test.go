@@ -136,6 +136,10 @@ func TestDecodeStdinChoice(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "v5/") {
 		t.Errorf("stdin /dev/null: exit %d, output %q", code, out)
 	}
+	out, stderr, code = runBinary(t, data, "stats")
+	if code != 0 || !strings.Contains(out, "standard input") || !strings.Contains(out, "v31-") {
+		t.Errorf("stats, stdin pipe: exit %d, stderr %q, output %.300q", code, stderr, out)
+	}
 }
 
 // TestDecodeInterruptSilentPipe: Ctrl-C while the pipe is silent (the read

@@ -42,7 +42,10 @@ func newStatsCmd() *cobra.Command {
                  gaps, with the frames to look at (frame.number == N in Wireshark)
 
 FILE may be pcap or pcapng, either gzip-compressed; "-" reads standard input.
-With no FILE, a small sample capture embedded in the program is analysed.
+With no FILE, standard input is read when it is a pipe or a file, and a small
+sample capture embedded in the program is analysed when it is a terminal.
+Several files are read as the one capture mergecap would make of them
+(--separate: one report each).
 Memory stays flat on captures of any size.
 
 Exit status: 0 when all is well, 1 when a capture was damaged or held malformed
@@ -92,7 +95,10 @@ func runStats(cmd *cobra.Command, o *statsOptions, files []string) error {
 	out := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
 	defer out.Flush()
 	if len(files) == 0 {
-		files = []string{""} // the embedded sample
+		files = []string{""} // the embedded sample, unless a capture is piped in
+		if stdinIsData(cmd.InOrStdin()) {
+			files = []string{"-"}
+		}
 	}
 	var problems []string
 	// One report for the files read as one capture; with --separate one
