@@ -51,6 +51,7 @@ var enumerations = map[string][]string{
 	"validate/wireshark":  {"1.10", "1.10/5.2", "1.12", "2.6", "3.6", "4.0", "4.4"},
 	"decode/type":         packetTypeNames(),
 	"decode/port":         {"1883", "8883", "any"},
+	"stats/port":          {"1883", "8883", "any"},
 	"*/port":              {"1883", "8883"},
 }
 

@@ -232,3 +232,16 @@ func TestWithoutPrefixes(t *testing.T) {
 		}
 	}
 }
+
+// TestStatsPortAny: stats finds a broker on another port as decode does.
+func TestStatsPortAny(t *testing.T) {
+	moved := movePort(t, testdata("v311.pcap"), 1883, 18830)
+	want, _, _ := runBinary(t, nil, "stats", "--format", "json", "--port", "18830", moved)
+	got, stderr, code := runBinary(t, nil, "stats", "--format", "json", "--port", "ANY", moved)
+	if code != 0 || got != want || !strings.Contains(stderr, "MQTT found on TCP port 18830") {
+		t.Errorf("exit %d, stderr %q, same report %v", code, stderr, got == want)
+	}
+	if _, stderr, code := runBinary(t, nil, "stats", "--port", "any,1883", moved); code != exitUsage {
+		t.Errorf("any with a port: exit %d, %q", code, stderr)
+	}
+}

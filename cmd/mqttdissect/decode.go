@@ -211,23 +211,9 @@ func (o *decodeOptions) resolve() error {
 	}
 	o.shorthand = filter.And(parts...)
 	o.assigned = assignedIDs{}
-	o.ports = o.ports[:0]
-	for _, arg := range o.portArgs {
-		for _, p := range strings.Split(arg, ",") {
-			p = strings.TrimSpace(p)
-			if strings.EqualFold(p, "any") {
-				o.portAny = true
-				continue
-			}
-			n, err := strconv.ParseUint(p, 10, 32)
-			if err != nil {
-				return fmt.Errorf("--port %q: want a TCP port number or any", p)
-			}
-			o.ports = append(o.ports, uint(n))
-		}
-	}
-	if o.portAny && len(o.ports) > 0 {
-		return errors.New("--port any finds the ports itself: give it alone")
+	var err error
+	if o.ports, o.portAny, err = parsePortArgs(o.portArgs); err != nil {
+		return err
 	}
 	if o.withAcks {
 		o.acks = newAckTracker()
@@ -435,24 +421,16 @@ func runDecode(ctx context.Context, cmd *cobra.Command, o *decodeOptions, files 
 		}
 		ports := o.portList
 		if o.portAny {
-			counts, scanned := scanFiles(names)
-			if !scanned {
+			found, err := findPorts(cmd.ErrOrStderr(), label, names)
+			if err != nil {
 				closeAll()
-				return usageError{fmt.Errorf("--port any reads the capture twice, so it needs a file: save %s to a file, or name the port with --port N", displayName(names[0]))}
-			}
-			found := mqttPorts(counts)
-			ports = nil
-			var desc []string
-			for _, c := range found {
-				ports = append(ports, c.port)
-				desc = append(desc, fmt.Sprintf("%d (%s, %d answered by CONNACK)", c.port, plural(c.connects, "connection", "connections"), c.connacks))
+				return err
 			}
 			if len(found) == 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "mqttdissect: %s: --port any found no TCP stream starting with an MQTT CONNECT\n", label)
 				closeAll()
 				continue
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "mqttdissect: %s: MQTT found on TCP port %s\n", label, strings.Join(desc, ", "))
+			ports = found
 		}
 		bar := newProgress(cmd.ErrOrStderr(), stdout, o.progress, label, total)
 		curBar.Store(bar)

@@ -21,6 +21,8 @@ type statsOptions struct {
 	depth    int
 	progress string
 	separate bool
+	portArgs []string
+	portAny  bool
 }
 
 func newStatsCmd() *cobra.Command {
@@ -66,7 +68,7 @@ MQTT packets (the report is still written), 2 on usage errors.`,
 	f.StringVar(&opts.format, "format", "text", "output format: text, json or markdown")
 	f.BoolVar(&opts.separate, "separate", false, "with several files: one report per file (JSON: always an array) instead of one for all")
 	f.IntVar(&opts.depth, "depth", 0, "roll the topic table up to N levels (0: full topics)")
-	f.UintSliceVar(&opts.ports, "port", nil, "TCP port to read MQTT on (repeatable; default 1883)")
+	f.StringSliceVar(&opts.portArgs, "port", nil, "TCP port to read MQTT on (repeatable; default 1883), or any: find the ports where streams start with CONNECT")
 	f.StringVar(&opts.mqttVersion, "mqtt-version", "", "MQTT version of connections whose CONNECT is not in the capture: 3.1, 3.1.1 or 5")
 	f.StringVar(&opts.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always or never")
 	return cmd
@@ -81,6 +83,10 @@ func (o *statsOptions) resolve() error {
 	}
 	if o.depth < 0 {
 		return fmt.Errorf("--depth %d: want 0 (full topics) or more", o.depth)
+	}
+	var err error
+	if o.ports, o.portAny, err = parsePortArgs(o.portArgs); err != nil {
+		return err
 	}
 	if err := o.readingFlags.resolve(); err != nil {
 		return err
@@ -117,8 +123,21 @@ func runStats(cmd *cobra.Command, o *statsOptions, files []string) error {
 		if len(names) == 0 {
 			continue
 		}
+		ports := o.portList
+		if o.portAny {
+			found, err := findPorts(cmd.ErrOrStderr(), label, names)
+			if err != nil {
+				g.close()
+				return err
+			}
+			if len(found) == 0 {
+				g.close()
+				continue
+			}
+			ports = found
+		}
 		bar := newProgress(cmd.ErrOrStderr(), cmd.OutOrStdout(), o.progress, label, total)
-		rc := &dissect.RunConfig{Ports: o.portList, Progress: bar.update}
+		rc := &dissect.RunConfig{Ports: ports, Progress: bar.update}
 		rc.Options = dissect.Options{DefaultVersion: o.version}
 		a := stats.New(stats.Config{TopicDepth: o.depth})
 		a.Attach(rc)
@@ -145,9 +164,9 @@ func runStats(cmd *cobra.Command, o *statsOptions, files []string) error {
 		if rs.Overlaps > 0 && !g.merge {
 			fmt.Fprintf(cmd.ErrOrStderr(), "mqttdissect: %s overlap in time: they were read one after the other; merge them with mergecap first, or use --separate\n", label)
 		}
-		if rs.Packets == 0 && !failed {
+		if rs.Packets == 0 && !failed && !o.portAny {
 			counts, scanned := scanFiles(names)
-			explainNoMQTT(cmd.ErrOrStderr(), label, rs.Frames, o.portList, counts, scanned)
+			explainNoMQTT(cmd.ErrOrStderr(), label, rs.Frames, ports, counts, scanned)
 		}
 		if rs.Malformed > 0 {
 			problems = append(problems, fmt.Sprintf("%s: %s", label, plural(rs.Malformed, "malformed MQTT packet", "malformed MQTT packets")))
