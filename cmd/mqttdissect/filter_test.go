@@ -78,6 +78,8 @@ var tsharkFilters = []string{
 	`mqtt.clientid == "\x76\x35-sub"`,
 	`mqtt.topic[0] == 'v'`,
 	`mqtt.msgid == 0x1 and mqtt.msgtype in {"Publish Ack", 5}`,
+	`mqtt.msgid != mqtt.qos`,
+	`mqtt.msgid > mqtt.qos && tcp.srcport != tcp.dstport`,
 }
 
 // TestFilterFieldsMatchTshark compares decode -Y ... -T fields with the

@@ -175,6 +175,17 @@ func (n *cmpNode) eval(p []*dissect.PDU) bool {
 			}
 			return false
 		})
+	case n.rhs != nil && (n.op == opAllNe || n.op == opAllEq):
+		// Every pair must differ (all_ne) or be equal (all_eq).
+		pairs, failed := 0, false
+		n.v.each(p, func(a *val) bool {
+			return n.rhs.each(p, func(b *val) bool {
+				pairs++
+				failed = equal(n.k, a, b) == (n.op == opAllNe)
+				return failed
+			})
+		})
+		return pairs > 0 && !failed
 	case n.rhs != nil:
 		return n.v.each(p, func(a *val) bool {
 			return n.rhs.each(p, func(b *val) bool { return n.test(a, b) })
