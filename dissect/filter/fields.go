@@ -284,8 +284,9 @@ func (c *Column) Name() string { return c.def.name }
 // Each calls fn with the text of each occurrence of the field in the
 // frame's PDUs, formatted as tshark 4.0's -T fields prints it: integers in
 // their display base (0x-padded hex for hexadecimal fields), booleans as 1
-// or 0, byte strings as plain hex, text as is, subtrees and protocols as 1,
-// frame.time_epoch as seconds with nine decimals.
+// or 0, byte strings as plain hex (<MISSING> when empty), text as is,
+// subtrees as 1, the mqtt protocol as its tree line, frame.time_epoch as
+// seconds with nine decimals. fn must not keep text.
 func (c *Column) Each(pdus []*dissect.PDU, fn func(text []byte)) {
 	d := c.def
 	if d.src == pMQTT {
