@@ -1,6 +1,8 @@
 package main
 
 import (
+	"net/netip"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -8,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/mqttdissect/mqttdissect/internal/pcapbuild"
 	"github.com/mqttdissect/mqttdissect/internal/testtool"
 )
 
@@ -188,6 +191,75 @@ func TestInfoColumnMatchesTshark(t *testing.T) {
 			got, _, _ := runBinary(t, nil, append(append([]string{"decode"}, args...), c)...)
 			if got != want {
 				t.Errorf("differs:\n%s", firstDiff(got, want))
+			}
+		})
+	}
+}
+
+// TestPayloadTextFieldsMatchTshark: --payload-as-text is Wireshark's
+// mqtt.show_msg_as_text preference, in -T fields too.
+func TestPayloadTextFieldsMatchTshark(t *testing.T) {
+	tshark := testtool.Need(t, "tshark")
+	args := []string{"-T", "fields", "-e", "frame.number", "-e", "mqtt.msg_text", "-e", "mqtt.willmsg_text", "-e", "mqtt.msg"}
+	for _, c := range captures(t) {
+		t.Run(filepath.Base(c), func(t *testing.T) {
+			want := tsharkFields(t, tshark, append([]string{"-r", c, "-o", "mqtt.show_msg_as_text:TRUE", "-Y", "mqtt"}, args...)...)
+			got, _, _ := runBinary(t, nil, append(append([]string{"decode", "--payload-as-text"}, args...), c)...)
+			if got != want {
+				t.Errorf("differs:\n%s", firstDiff(got, want))
+			}
+		})
+	}
+}
+
+// TestFieldsTextEscapesMatchTshark: text with control characters, quotes,
+// backslashes, U+0000 and ill-formed UTF-8, in topics, client identifiers,
+// user properties and payloads, prints as tshark 4.0 prints it in
+// -T fields (\b \f \n \r \t escaped so a row stays one line, the rest as
+// it is), and -Y compares the same values.
+func TestFieldsTextEscapesMatchTshark(t *testing.T) {
+	tshark := testtool.Need(t, "tshark")
+	b := pcapbuild.New(pcapbuild.Options{})
+	c := b.Conn(netip.MustParseAddrPort("192.0.2.10:40000"), netip.MustParseAddrPort("192.0.2.1:1883"))
+	c.Handshake()
+	text := "a\\b\"c\td\ne\rf\x01g\x7fh\xc3\xa9i\xffj\x07k\x08l\x0bm\x0cn\x1bo"
+	str := func(s string) []byte { return append([]byte{byte(len(s) >> 8), byte(len(s))}, s...) }
+	packet := func(first byte, body []byte) []byte {
+		return append([]byte{first, byte(len(body))}, body...)
+	}
+	connect := append(append([]byte{}, str("MQTT")...), 5, 0x02, 0, 60, 0) // v5, clean start, no properties
+	connect = append(connect, str("id"+text[:12])...)
+	c.Send(pcapbuild.ToServer, packet(0x10, connect))
+	// PUBLISH QoS 0 with a user property (0x26) and a payload.
+	props := append(append([]byte{0x26}, str("k\tey")...), str("v\nal")...)
+	publish := append(append(str("t/"+text[:20]), byte(len(props))), props...)
+	publish = append(publish, text+"\x00tail"...)
+	c.Send(pcapbuild.ToServer, packet(0x30, publish))
+	path := filepath.Join(t.TempDir(), "escapes.pcap")
+	if err := os.WriteFile(path, b.Pcap(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, filter string }{
+		{"all", "mqtt"},
+		{"contains", `mqtt.topic contains "\t"`},
+		{"equal", `mqtt.prop_value == "v\nal"`},
+		{"matches", `mqtt.clientid matches "^ida.b"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, asText := range []bool{false, true} {
+				args := []string{"-Y", tc.filter, "-T", "fields", "-e", "frame.number", "-e", "mqtt.topic", "-e", "mqtt.clientid",
+					"-e", "mqtt.prop_key", "-e", "mqtt.prop_value", "-e", "mqtt.msg", "-e", "mqtt.msg_text"}
+				targs := append([]string{"-r", path}, args...)
+				dargs := append([]string{"decode"}, args...)
+				if asText {
+					targs = append([]string{"-o", "mqtt.show_msg_as_text:TRUE"}, targs...)
+					dargs = append(dargs, "--payload-as-text")
+				}
+				want := tsharkFields(t, tshark, targs...)
+				got, stderr, _ := runBinary(t, nil, append(dargs, path)...)
+				if got != want || want == "" {
+					t.Errorf("as text %v: decode and tshark differ (stderr %q):\n%s", asText, stderr, firstDiff(got, want))
+				}
 			}
 		})
 	}

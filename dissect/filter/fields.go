@@ -340,7 +340,7 @@ func (d *fieldDef) appendText(buf []byte, v *val) []byte {
 		}
 		return append(buf, '0')
 	case kStr:
-		return append(buf, dissect.EscapeControl(string(v.b))...)
+		return appendFieldText(buf, v.b)
 	case kBytes:
 		if len(v.b) == 0 {
 			// tshark 4.0 prints an empty byte string so.
@@ -361,6 +361,29 @@ func (d *fieldDef) appendText(buf []byte, v *val) []byte {
 		return append(buf, frac...)
 	}
 	return append(buf, '1')
+}
+
+// appendFieldText appends text as tshark 4.0's -T fields writes it:
+// backspace, form feed, newline, carriage return and tab as \b \f \n \r
+// \t (so a row stays one line), every other byte as it is.
+func appendFieldText(buf, s []byte) []byte {
+	for _, c := range s {
+		switch c {
+		case '\b':
+			buf = append(buf, '\\', 'b')
+		case '\f':
+			buf = append(buf, '\\', 'f')
+		case '\n':
+			buf = append(buf, '\\', 'n')
+		case '\r':
+			buf = append(buf, '\\', 'r')
+		case '\t':
+			buf = append(buf, '\\', 't')
+		default:
+			buf = append(buf, c)
+		}
+	}
+	return buf
 }
 
 func appendHex(b []byte, v uint64, bits int) []byte {
