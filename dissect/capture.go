@@ -324,6 +324,43 @@ func (r *CaptureReader) Next() (*Frame, error) {
 }
 
 // fail builds the error for the record that starts at r.pos.
+// NextRecord is Next for readers that must see every record, such as a
+// merge of captures in time order (as mergecap does): it returns the next
+// record whatever it holds. tcp reports whether it carries TCP on a watched
+// port; f is then what Next would have returned. Otherwise only f.Number
+// and f.Time are meaningful.
+//
+// Buffer lifetime: as for Next.
+func (r *CaptureReader) NextRecord() (f *Frame, tcp bool, err error) {
+	if r.err != nil {
+		return nil, false, r.err
+	}
+	var data []byte
+	var link uint32
+	if r.ng {
+		data, link, err = r.nextBlock()
+	} else {
+		data, link, err = r.nextRecord()
+	}
+	if err != nil {
+		r.err = err
+		return nil, false, err
+	}
+	r.stats.Frames++
+	tcp = data != nil && r.decode(link, data)
+	f = &r.frame
+	f.Number = r.stats.Frames
+	if r.tsZero {
+		f.Time = time.Time{}
+	} else {
+		f.Time = time.Unix(r.tsSec, r.tsNsec).UTC()
+	}
+	if tcp {
+		r.stats.Matched++
+	}
+	return f, tcp, nil
+}
+
 func (r *CaptureReader) fail(kind, cause error) error {
 	e := &CaptureError{Offset: r.pos, Err: cause, kind: kind}
 	if r.open {

@@ -266,6 +266,7 @@ func bitPattern(mask uint32, whole uint64) string {
 
 // AppendJSON appends the packet as one JSON object of the JSONL schema:
 // frame, time, src, dst, version, type, info, fields, notes (and malformed).
+// Each field is [name, value, depth], in depth-first tree order.
 func AppendJSON(b []byte, pdu *PDU) []byte {
 	p := pdu.Packet
 	b = append(b, `{"frame":`...)
@@ -294,6 +295,10 @@ func AppendJSON(b []byte, pdu *PDU) []byte {
 		b = append(b, n.Field.Abbrev...)
 		b = append(b, `",`...)
 		b = appendJSONValue(b, n)
+		// The depth, third so that readers of [name, value] keep working:
+		// a node's children follow it with a greater depth.
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(n.Depth), 10)
 		b = append(b, ']')
 	}
 	b = append(b, `],"notes":[`...)

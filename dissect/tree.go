@@ -431,3 +431,38 @@ func printable(r rune) bool {
 	}
 	return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z, unicode.Co)
 }
+
+// CopyTo makes dst a copy of p that does not share p's buffers, which the
+// decoder reuses: every byte slice of the copy points into buf (grown as
+// needed and returned for reuse), and dst's own Nodes and Notes slices are
+// reused.
+func (p *Packet) CopyTo(dst *Packet, buf []byte) []byte {
+	size := len(p.Raw) + len(p.Topic) + len(p.ClientID) + len(p.Username) + len(p.Payload) + len(p.infoBracket)
+	for i := range p.Nodes {
+		size += len(p.Nodes[i].Raw)
+	}
+	if cap(buf) < size {
+		buf = make([]byte, 0, size)
+	}
+	buf = buf[:0]
+	own := func(b []byte) []byte {
+		if b == nil {
+			return nil
+		}
+		start := len(buf)
+		buf = append(buf, b...)
+		return buf[start:len(buf):len(buf)]
+	}
+	nodes, notes := dst.Nodes[:0], dst.Notes[:0]
+	*dst = *p
+	dst.vals = nil
+	dst.Raw = own(p.Raw)
+	dst.Topic, dst.ClientID, dst.Username, dst.Payload = own(p.Topic), own(p.ClientID), own(p.Username), own(p.Payload)
+	dst.infoBracket = own(p.infoBracket)
+	dst.Nodes = append(nodes, p.Nodes...)
+	for i := range dst.Nodes {
+		dst.Nodes[i].Raw = own(p.Nodes[i].Raw)
+	}
+	dst.Notes = append(notes, p.Notes...)
+	return buf
+}

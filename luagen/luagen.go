@@ -76,6 +76,10 @@ type Options struct {
 	// only through Decode As or the preference; where there is none (1.10)
 	// the script takes them either way.
 	TakeOver bool
+	// Version, when set, is written in the header as the mqttdissect
+	// release that generated the script (left empty by the golden test, so
+	// the golden file does not change with every commit).
+	Version string
 }
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)

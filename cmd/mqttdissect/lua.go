@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"github.com/mqttdissect/mqttdissect/internal/version"
 	"os"
 	"path/filepath"
 
@@ -32,7 +34,7 @@ func (o *luaOptions) register(cmd *cobra.Command) {
 
 // generator returns the generator options, or a usage error.
 func (o *luaOptions) generator() (luagen.Options, error) {
-	opts := luagen.Options{Name: o.name, TakeOver: o.takeOver}
+	opts := luagen.Options{Name: o.name, TakeOver: o.takeOver, Version: version.String()}
 	for _, p := range o.ports {
 		if p == 0 || p > 65535 {
 			return opts, usageError{fmt.Errorf("--port %d is not a TCP port", p)}
@@ -101,7 +103,7 @@ func writeFileAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return err
+		return fmt.Errorf("cannot write %s: %w", path, plainErr(err))
 	}
 	name := tmp.Name()
 	_, werr := tmp.Write(data)
@@ -117,9 +119,23 @@ func writeFileAtomic(path string, data []byte) error {
 	}
 	if werr != nil {
 		os.Remove(name)
-		return werr
+		// Name the file the user asked for, not the temporary one.
+		return fmt.Errorf("cannot write %s: %w", path, plainErr(werr))
 	}
 	return nil
+}
+
+// plainErr drops the path of a file-system error (the temporary file's).
+func plainErr(err error) error {
+	var pe *os.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		return pe.Err
+	case errors.As(err, &le):
+		return le.Err
+	}
+	return err
 }
 
 // isGenerated reports whether data is a dissector mqttdissect wrote.

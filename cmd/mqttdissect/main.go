@@ -6,9 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mqttdissect/mqttdissect/internal/version"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -34,6 +37,10 @@ func (e dataError) Error() string { return e.msg }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// A reader that goes away (| head) makes writes fail with EPIPE, which
+	// commands treat as the end of their output, instead of killing the
+	// program with SIGPIPE.
+	signal.Ignore(syscall.SIGPIPE)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -45,7 +52,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err != nil && strings.HasPrefix(err.Error(), "unknown command ") {
+		err = usageError{err}
+	}
+	if errors.Is(err, syscall.EPIPE) {
+		return exitOK // the reader of the output went away: nothing to say
+	}
 	code := exitCode(err)
 	if err != nil {
 		var de dataError
@@ -53,10 +66,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		case code == exitInterrupted:
 			fmt.Fprintln(stderr, "mqttdissect: interrupted; the output so far was written")
 		case !errors.As(err, &de) || de.msg != "":
-			fmt.Fprintln(stderr, "mqttdissect:", err)
+			fmt.Fprintln(stderr, "mqttdissect:", withoutPrefixes(err))
 		}
 		if code == exitUsage {
-			fmt.Fprintln(stderr, "Run 'mqttdissect --help' for usage.")
+			help := "mqttdissect --help"
+			if cmd != nil && cmd != root {
+				help = cmd.CommandPath() + " --help"
+			}
+			fmt.Fprintf(stderr, "Run '%s' for usage.\n", help)
 		}
 	}
 	return code
@@ -87,12 +104,15 @@ every control packet as Wireshark would, with Wireshark's field names. It also
 writes mqtt.lua, a Wireshark Lua dissector for versions without MQTT support.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version.String(),
 	}
+	root.SetVersionTemplate("mqttdissect {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newDecodeCmd())
 	for _, c := range extraCommands {
 		root.AddCommand(c())
 	}
+	conventions(root)
 	return root
 }
 

@@ -20,6 +20,9 @@ type statsOptions struct {
 	format   string
 	depth    int
 	progress string
+	separate bool
+	portArgs []string
+	portAny  bool
 }
 
 func newStatsCmd() *cobra.Command {
@@ -41,7 +44,10 @@ func newStatsCmd() *cobra.Command {
                  gaps, with the frames to look at (frame.number == N in Wireshark)
 
 FILE may be pcap or pcapng, either gzip-compressed; "-" reads standard input.
-With no FILE, a small sample capture embedded in the program is analysed.
+With no FILE, standard input is read when it is a pipe or a file, and a small
+sample capture embedded in the program is analysed when it is a terminal.
+Several files are read as the one capture mergecap would make of them
+(--separate: one report each).
 Memory stays flat on captures of any size.
 
 Exit status: 0 when all is well, 1 when a capture was damaged or held malformed
@@ -60,8 +66,9 @@ MQTT packets (the report is still written), 2 on usage errors.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.format, "format", "text", "output format: text, json or markdown")
+	f.BoolVar(&opts.separate, "separate", false, "with several files: one report per file (JSON: always an array) instead of one for all")
 	f.IntVar(&opts.depth, "depth", 0, "roll the topic table up to N levels (0: full topics)")
-	f.UintSliceVar(&opts.ports, "port", nil, "TCP port to read MQTT on (repeatable; default 1883)")
+	f.StringSliceVar(&opts.portArgs, "port", nil, "TCP port to read MQTT on (repeatable; default 1883), or any: find the ports where streams start with CONNECT")
 	opts.addTransportFlags(f)
 	f.StringVar(&opts.mqttVersion, "mqtt-version", "", "MQTT version of connections whose CONNECT is not in the capture: 3.1, 3.1.1 or 5")
 	f.StringVar(&opts.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always or never")
@@ -69,6 +76,7 @@ MQTT packets (the report is still written), 2 on usage errors.`,
 }
 
 func (o *statsOptions) resolve() error {
+	o.format, o.progress = strings.ToLower(o.format), strings.ToLower(o.progress)
 	switch o.format {
 	case "text", "json", "markdown":
 	default:
@@ -76,6 +84,10 @@ func (o *statsOptions) resolve() error {
 	}
 	if o.depth < 0 {
 		return fmt.Errorf("--depth %d: want 0 (full topics) or more", o.depth)
+	}
+	var err error
+	if o.ports, o.portAny, err = parsePortArgs(o.portArgs); err != nil {
+		return err
 	}
 	if err := o.readingFlags.resolve(); err != nil {
 		return err
@@ -90,43 +102,85 @@ func runStats(cmd *cobra.Command, o *statsOptions, files []string) error {
 	out := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
 	defer out.Flush()
 	if len(files) == 0 {
-		files = []string{""} // the embedded sample
+		files = []string{""} // the embedded sample, unless a capture is piped in
+		if stdinIsData(cmd.InOrStdin()) {
+			files = []string{"-"}
+		}
 	}
 	var problems []string
-	many := len(files) > 1
-	if many && o.format == "json" {
+	// One report for the files read as one capture; with --separate one
+	// per file, and JSON is then always an array.
+	groups := inputGroups(files, o.separate)
+	array := o.separate && o.format == "json"
+	if array {
 		out.WriteString("[\n")
 	}
 	written := 0
-	for _, name := range files {
-		in, size, closeFn, err := openInput(cmd, name)
-		if err != nil {
-			problems = append(problems, err.Error())
+	for _, group := range groups {
+		label := groupName(group)
+		g, bad := openGroup(cmd, group)
+		problems = append(problems, bad...)
+		names, total := g.names, g.total
+		if len(names) == 0 {
 			continue
 		}
-		bar := newProgress(cmd.ErrOrStderr(), o.progress, displayName(name), size)
-		rc := &dissect.RunConfig{Ports: o.portList, Progress: bar.update}
-		rc.Transport, rc.OnConnNote = o.transport, connNotePrinter(cmd.ErrOrStderr(), displayName(name))
+		ports := o.portList
+		if o.portAny {
+			found, err := findPorts(cmd.ErrOrStderr(), label, names)
+			if err != nil {
+				g.close()
+				return err
+			}
+			if len(found) == 0 {
+				g.close()
+				continue
+			}
+			ports = found
+		}
+		bar := newProgress(cmd.ErrOrStderr(), cmd.OutOrStdout(), o.progress, label, total)
+		rc := &dissect.RunConfig{Ports: ports, Progress: bar.update}
+		rc.Transport, rc.OnConnNote = o.transport, connNotePrinter(cmd.ErrOrStderr(), label)
 		rc.Options = dissect.Options{DefaultVersion: o.version}
-		report, rs, err := stats.Analyze(ctx, in, rc, stats.Config{TopicDepth: o.depth})
+		a := stats.New(stats.Config{TopicDepth: o.depth})
+		a.Attach(rc)
+		rs, errs := g.run(ctx, rc)
+		report := a.Report(rs)
 		bar.done()
-		closeFn()
-		if errors.Is(err, ctx.Err()) && ctx.Err() != nil {
+		g.close()
+		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s: %v", displayName(name), err))
+		failed, noCapture := false, true
+		for i, err := range errs {
+			if err != nil {
+				failed = true
+				problems = append(problems, fmt.Sprintf("%s: %v", displayName(names[i]), userError(err)))
+			}
+			if !errors.Is(err, dissect.ErrNotCapture) {
+				noCapture = false
+			}
+		}
+		if noCapture {
+			continue // nothing was read: no report to write
+		}
+		if rs.Overlaps > 0 && !g.merge {
+			fmt.Fprintf(cmd.ErrOrStderr(), "mqttdissect: %s overlap in time: they were read one after the other; merge them with mergecap first, or use --separate\n", label)
+		}
+		if rs.Packets == 0 && !failed && !o.portAny {
+			counts, scanned := scanFiles(names)
+			explainNoMQTT(cmd.ErrOrStderr(), label, rs.Frames, ports, counts, scanned)
 		}
 		if rs.Malformed > 0 {
-			problems = append(problems, fmt.Sprintf("%s: %d malformed MQTT packets", displayName(name), rs.Malformed))
+			problems = append(problems, fmt.Sprintf("%s: %s", label, plural(rs.Malformed, "malformed MQTT packet", "malformed MQTT packets")))
 		}
-		report.Capture = displayName(name)
+		report.Capture = label
 		if written > 0 && o.format != "json" {
 			out.WriteString("\n")
 		}
+		var err error
 		switch o.format {
 		case "json":
-			if many && written > 0 {
+			if array && written > 0 {
 				out.WriteString(",\n")
 			}
 			err = stats.WriteJSON(out, report)
@@ -140,7 +194,7 @@ func runStats(cmd *cobra.Command, o *statsOptions, files []string) error {
 		}
 		written++
 	}
-	if many && o.format == "json" {
+	if array {
 		out.WriteString("]\n")
 	}
 	if err := out.Flush(); err != nil {

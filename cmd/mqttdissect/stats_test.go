@@ -143,10 +143,19 @@ func TestStatsFormatsAndFlags(t *testing.T) {
 		}
 	})
 	t.Run("several files", func(t *testing.T) {
+		// Read as one capture: one object, whatever the number of files.
 		out, _, code := runBinary(t, nil, "stats", "--format", "json", v311, filepath.Join("..", "..", "testdata", "will.pcapng"))
-		var rs []statsJSON
-		if code != 0 || json.Unmarshal([]byte(out), &rs) != nil || len(rs) != 2 {
+		var one statsJSON
+		if code != 0 || json.Unmarshal([]byte(out), &one) != nil {
 			t.Fatalf("exit %d, output %.200s", code, out)
+		}
+		// --separate: an array, even of one report.
+		for _, files := range [][]string{{v311, filepath.Join("..", "..", "testdata", "will.pcapng")}, {v311}} {
+			out, _, code := runBinary(t, nil, append([]string{"stats", "--separate", "--format", "json"}, files...)...)
+			var rs []statsJSON
+			if code != 0 || json.Unmarshal([]byte(out), &rs) != nil || len(rs) != len(files) {
+				t.Fatalf("--separate: exit %d, output %.200s", code, out)
+			}
 		}
 	})
 	t.Run("stdin and sample", func(t *testing.T) {

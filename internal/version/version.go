@@ -13,14 +13,36 @@ import "runtime/debug"
 var Stamp string
 
 // String returns the stamped version, else the main module's version from
-// the build information (a tag or pseudo-version when Go stamped one),
-// else "(devel)".
+// the build information (a tag or pseudo-version when Go stamped one, or
+// "(devel)") with the VCS revision the go tool recorded, if any.
 func String() string {
 	if Stamp != "" {
 		return Stamp
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(devel)"
 	}
-	return "(devel)"
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = ", modified"
+			}
+		}
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if rev != "" {
+		v += " (revision " + rev + modified + ")"
+	}
+	return v
 }
