@@ -81,6 +81,14 @@ var (
 	cAuth        = ContextOf(AUTH)
 )
 
+// Identifiers of the properties the readers act on beyond showing them:
+// the client identifier a server assigns (MQTT 5.0 §3.2.2.3.7) and the keep
+// alive it imposes (§3.2.2.3.14).
+const (
+	PropIDAssignedClientID uint8 = 0x12
+	PropIDServerKeepAlive  uint8 = 0x13
+)
+
 // Properties lists the 27 MQTT 5 properties in identifier order, with the
 // packets each may appear in (MQTT 5.0 §2.2.2.2, Table 2-4).
 var Properties = []*Property{
@@ -92,8 +100,8 @@ var Properties = []*Property{
 	{ID: 0x09, Name: "Correlation Data", Value: binaryProp(), In: contexts(cPublish, WillContext)},
 	{ID: 0x0B, Name: "Subscription Identifier", Value: numberProp(WireVarInt), In: contexts(cPublish, cSubscribe), Repeatable: true},
 	{ID: 0x11, Name: "Session Expiry Interval", Value: []Element{{Field: PropNumber, Wire: WireU32, Role: RoleSessionExpiry}}, In: contexts(cConnect, cConnack, cDisconnect)},
-	{ID: 0x12, Name: "Assigned Client Identifier", Value: stringProp(), In: contexts(cConnack)},
-	{ID: 0x13, Name: "Server Keep Alive", Value: numberProp(WireU16), In: contexts(cConnack)},
+	{ID: PropIDAssignedClientID, Name: "Assigned Client Identifier", Value: stringProp(), In: contexts(cConnack)},
+	{ID: PropIDServerKeepAlive, Name: "Server Keep Alive", Value: numberProp(WireU16), In: contexts(cConnack)},
 	{ID: 0x15, Name: "Authentication Method", Value: stringProp(), In: contexts(cConnect, cConnack, cAuth)},
 	{ID: 0x16, Name: "Authentication Data", Value: binaryProp(), In: contexts(cConnect, cConnack, cAuth)},
 	{ID: 0x17, Name: "Request Problem Information", Value: numberProp(WireU8), In: contexts(cConnect)},

@@ -83,15 +83,8 @@ func (a *ackTracker) answers(pdu *dissect.PDU) bool {
 // connection (CONNACK's Assigned Client Identifier, MQTT 5.0 §3.2.2.3.7).
 type assignedIDs map[dissect.ConnKey]string
 
-// assignedProp is the property's identifier, looked up in the table.
-var assignedProp = func() uint64 {
-	for _, p := range spec.Properties {
-		if p.Name == "Assigned Client Identifier" {
-			return uint64(p.ID)
-		}
-	}
-	panic("spec has no Assigned Client Identifier property")
-}()
+// assignedProp is the Assigned Client Identifier property's identifier.
+var assignedProp = uint64(spec.PropIDAssignedClientID)
 
 func (a assignedIDs) note(pdu *dissect.PDU) {
 	p := pdu.Packet

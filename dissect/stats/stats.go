@@ -569,11 +569,11 @@ func (a *Analyzer) connack(c *conn, p *dissect.PDU) {
 			ack.SessionPresent = n.Uint != 0
 		case spec.PropertyID:
 			switch n.Uint {
-			case 0x12: // Assigned Client Identifier
+			case uint64(spec.PropIDAssignedClientID):
 				if v := propValue(pk.Nodes, i); v != nil {
 					s.AssignedID = dissect.TextShow(v.Raw)
 				}
-			case 0x13: // Server Keep Alive
+			case uint64(spec.PropIDServerKeepAlive):
 				if v := propValue(pk.Nodes, i); v != nil {
 					s.ServerKeep = int(v.Uint)
 					c.keepAlive = int(v.Uint)
