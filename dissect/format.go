@@ -272,7 +272,7 @@ func AppendJSON(b []byte, pdu *PDU) []byte {
 	b = append(b, `{"frame":`...)
 	b = strconv.AppendInt(b, int64(pdu.Frame), 10)
 	b = append(b, `,"time":"`...)
-	b = pdu.Time.UTC().AppendFormat(b, "2006-01-02T15:04:05.000000000Z07:00")
+	b = appendUTCNano(b, pdu.Time)
 	b = append(b, `","src":"`...)
 	b = pdu.Src.AppendTo(b)
 	b = append(b, `","dst":"`...)
@@ -353,7 +353,15 @@ func appendJSONString(b []byte, s string) []byte {
 func appendJSONBytes(b []byte, s []byte) []byte {
 	const digits = "0123456789abcdef"
 	b = append(b, '"')
-	for _, c := range s {
+	// Runs of bytes that need no escape (nearly all of them) are copied
+	// whole.
+	start := 0
+	for i, c := range s {
+		if c >= 0x20 && c != '"' && c != '\\' && c != 0x7f {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		start = i + 1
 		switch {
 		case c == '"' || c == '\\':
 			b = append(b, '\\', c)
@@ -363,11 +371,48 @@ func appendJSONBytes(b []byte, s []byte) []byte {
 			b = append(b, '\\', 'r')
 		case c == '\t':
 			b = append(b, '\\', 't')
-		case c < 0x20 || c == 0x7f:
-			b = append(b, '\\', 'u', '0', '0', digits[c>>4], digits[c&15])
 		default:
-			b = append(b, c)
+			b = append(b, '\\', 'u', '0', '0', digits[c>>4], digits[c&15])
 		}
 	}
+	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// appendUTCNano appends t in UTC as 2006-01-02T15:04:05.000000000Z, the
+// JSONL "time" key, without time.Format's layout parsing: JSONL writes one
+// per packet. Years outside 0000-9999 fall back to time.Format.
+func appendUTCNano(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, "2006-01-02T15:04:05.000000000Z07:00")
+	}
+	hour, minute, sec := t.Clock()
+	b = appendDigits(b, year, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(month), 2)
+	b = append(b, '-')
+	b = appendDigits(b, day, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, hour, 2)
+	b = append(b, ':')
+	b = appendDigits(b, minute, 2)
+	b = append(b, ':')
+	b = appendDigits(b, sec, 2)
+	b = append(b, '.')
+	b = appendDigits(b, t.Nanosecond(), 9)
+	return append(b, 'Z')
+}
+
+// appendDigits appends v (>= 0) in decimal, zero-padded to width digits.
+func appendDigits(b []byte, v, width int) []byte {
+	var tmp [20]byte
+	i := len(tmp)
+	for v > 0 || i > len(tmp)-width {
+		i--
+		tmp[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(b, tmp[i:]...)
 }
