@@ -127,13 +127,20 @@ local function valid_utf8(s)
 end
 
 -- text_show is how Wireshark shows a UTF-8 string: up to the first NUL,
--- with U+FFFD for each piece that is not UTF-8.
+-- with U+FFFD for each piece that is not UTF-8. The last string shown is
+-- remembered: a topic is shown in its item and again in the Info column.
+local shown_in, shown_out = "", ""
 local function text_show(s)
+    if s == shown_in then
+        return shown_out
+    end
+    shown_in = s
     local nul = find(s, "\0", 1, true)
     if nul then
         s = sub(s, 1, nul - 1)
     end
     if valid_utf8(s) then
+        shown_out = s
         return s
     end
     local out, i, n = {}, 1, #s
@@ -146,7 +153,8 @@ local function text_show(s)
         end
         i = i + w
     end
-    return concat(out)
+    shown_out = concat(out)
+    return shown_out
 end
 
 -- raw_bytes returns n bytes of tvb at off as a Lua string through
@@ -379,7 +387,7 @@ local function lookup_alias(alias)
             -- The packet's own copy: it now differs from its neighbours.
             seen = { version = seen.version, assumed = seen.assumed, saw_connect = seen.saw_connect }
             D.seen = seen
-            D.list[D.index] = seen
+            D.keep_seen(seen)
         end
         seen.alias = topic or false
         return topic

@@ -128,40 +128,66 @@ end
 -- An expert note for an error of the script itself.
 local SCRIPT_ERROR = { group = PI_MALFORMED, severity = PI_ERROR, format = "%s" }
 
--- dissect_one reads the packet of plen bytes at off into the tree and
--- returns its Info column text and its place among the frame's packets.
--- lost is set when the capture cut this packet short by lost bytes.
-local function dissect_one(tvb, pinfo, tree, off, plen, c, dir, lost, as_text)
-    local frame = pinfo.number
-    local list = packets_seen[frame]
-    if list == nil then
-        list = {}
-        packets_seen[frame] = list
+-- What each packet saw is kept by frame: the packet's seen table when the
+-- frame has one packet (most frames), a list of them when it has more.
+local function seen_count(entry)
+    if entry == nil then
+        return 0
+    elseif entry.version ~= nil then
+        return 1
     end
+    return #entry
+end
+
+-- D.keep_seen replaces the current packet's seen table (see lookup_alias).
+function D.keep_seen(seen)
+    local entry = packets_seen[D.frame]
+    if entry == nil or entry.version ~= nil then
+        packets_seen[D.frame] = seen
+    else
+        entry[D.index] = seen
+    end
+end
+
+-- dissect_one reads the packet of plen bytes at off (of the segment's
+-- total) into the tree and returns its Info column text and its place
+-- among the frame's packets. lost is set when the capture cut this packet
+-- short by lost bytes.
+local function dissect_one(tvb, frame, visited, tree, off, plen, total, c, dir, lost, as_text)
     local d = D
+    local entry = packets_seen[frame]
+    local count = seen_count(entry)
     local seen, ordinal
-    d.aliases, d.list = nil, list
-    if pinfo.visited then
+    d.aliases = nil
+    if visited then
         -- Count the frame's packets again, however often it is dissected.
         local n = replays[frame] or 0
         replays[frame] = n + 1
-        if #list > 0 then
-            ordinal = n % #list
-            seen = list[ordinal + 1]
-        else
+        if count == 0 then
             ordinal = n
             seen = { version = c.version, assumed = c.assumed, saw_connect = c.saw_connect }
+        elseif count == 1 then
+            ordinal, seen = 0, entry
+        else
+            ordinal = n % count
+            seen = entry[ordinal + 1]
         end
     else
-        ordinal = #list
+        ordinal = count
         seen = seen_now(c, lost or c.gap[dir])
-        list[ordinal + 1] = seen
+        if count == 0 then
+            packets_seen[frame] = seen
+        elseif count == 1 then
+            packets_seen[frame] = { entry, seen }
+        else
+            entry[count + 1] = seen
+        end
         d.aliases = c.aliases
         c.gap[dir] = false
     end
-    d.index = ordinal + 1
+    d.frame, d.index = frame, ordinal + 1
 
-    BASE, AVAIL = off, tvb:len() - off
+    BASE, AVAIL = off, total - off
     if AVAIL > plen then
         AVAIL = plen
     end
@@ -199,7 +225,7 @@ local function dissect_one(tvb, pinfo, tree, off, plen, c, dir, lost, as_text)
     if seen.gap then
         note(nil, RULE.gap, seen.gap)
     end
-    if not pinfo.visited and d.proto_level >= 0 then
+    if not visited and d.proto_level >= 0 then
         -- The CONNECT's level applies to both directions from now on.
         c.saw_connect, c.assumed = true, false
         if KNOWN[d.proto_level] then
@@ -225,9 +251,8 @@ end
 -- segment_start returns where the first packet of the segment starts:
 -- after the rest of a packet the capture cut short, and not at all (total)
 -- while waiting for a segment that starts with a packet.
-local function segment_start(pinfo, c, dir, total)
-    local key = pinfo.number
-    if pinfo.visited then
+local function segment_start(key, visited, c, dir, total)
+    if visited then
         return segment_starts[key] or 0
     end
     local start = 0
@@ -268,8 +293,9 @@ end
 local function dissect_segment(tvb, pinfo, tree)
     local total = tvb:len()
     local c, dir = conversation(pinfo)
+    local frame, visited = pinfo.number, pinfo.visited
     segment_read(tvb, total)
-    local off = segment_start(pinfo, c, dir, total)
+    local off = segment_start(frame, visited, c, dir, total)
     if off >= total then
         return total
     end
@@ -284,13 +310,13 @@ local function dissect_segment(tvb, pinfo, tree)
     if okc and cd == 0 then
         can_desegment = false
     end
-    local first_pass = not pinfo.visited
+    local first_pass = not visited
     local as_text = proto.prefs.show_msg_as_text
 
     while off < total do
         local plen, state = packet_length(off, total)
         if state == "ok" and off + plen <= total then
-            add_info(dissect_one(tvb, pinfo, tree, off, plen, c, dir, nil, as_text))
+            add_info(dissect_one(tvb, frame, visited, tree, off, plen, total, c, dir, nil, as_text))
             off = off + plen
         elseif state ~= "bad" and can_desegment then
             pinfo.desegment_offset = off
@@ -303,7 +329,7 @@ local function dissect_segment(tvb, pinfo, tree)
         elseif state == "bad" then
             -- A Remaining Length that never ends: read what there is as one
             -- packet, then look for the next one in the next segment.
-            add_info(dissect_one(tvb, pinfo, tree, off, total - off, c, dir, nil, as_text))
+            add_info(dissect_one(tvb, frame, visited, tree, off, total - off, total, c, dir, nil, as_text))
             if first_pass then
                 c.unsynced[dir] = true
                 if lost > 0 then
@@ -317,7 +343,7 @@ local function dissect_segment(tvb, pinfo, tree)
             if lost > 0 then
                 cut = lost
             end
-            add_info(dissect_one(tvb, pinfo, tree, off, plen or (total - off), c, dir, cut, as_text))
+            add_info(dissect_one(tvb, frame, visited, tree, off, plen or (total - off), total, c, dir, cut, as_text))
             if first_pass and lost > 0 then
                 local rest = -1
                 if plen then
