@@ -26,6 +26,7 @@ type fnWriter struct {
 	pf     map[string]bool // pf_<key> locals used
 	vs     map[string]bool // vs_<key> locals used
 	flags  map[*spec.Field]bool
+	memos  []string     // labels_<n> tables: a flags byte's label by value
 	packet *spec.Packet // nil in a property's reader
 	topic  bool         // the packet keeps its topic for a Topic Alias
 }
@@ -87,6 +88,10 @@ func (w *fnWriter) upvalues(indent int) {
 	for _, k := range keys {
 		names = append(names, "vs_"+k)
 		values = append(values, "VS."+k)
+	}
+	for _, m := range w.memos {
+		names = append(names, m)
+		values = append(values, "{}")
 	}
 	// A few per statement, so lines stay short.
 	for i := 0; i < len(names); i += 4 {
@@ -190,22 +195,29 @@ func (w *fnWriter) checkValue(indent int, f *spec.Field, v, item string) {
 // bits adds the bit fields of a flags byte (whole) under its item, and
 // names the set ones in the item's text as Wireshark's bitmask items do.
 func (w *fnWriter) bits(indent int, bits []*spec.Field, item, off, whole string) {
-	w.line(indent, "local label = \"\"")
+	// The label depends on the byte alone: made once per value.
+	w.g.labelMemos++
+	memo := fmt.Sprintf("labels_%d", w.g.labelMemos)
+	w.memos = append(w.memos, memo)
+	var labelLines []string
 	for _, f := range bits {
-		div := 1 << f.Shift()
-		width := f.Mask >> f.Shift()
-		var extract string
-		if width&(width+1) == 0 { // one run of bits
-			extract = fmt.Sprintf("floor(%s / %d) %% %d", whole, div, width+1)
-			if div == 1 {
-				extract = fmt.Sprintf("%s %% %d", whole, width+1)
-			}
-		} else {
-			extract = fmt.Sprintf("floor(band(%s, %d) / %d)", whole, f.Mask, div)
+		if f.Type == spec.FTBool {
+			labelLines = append(labelLines,
+				fmt.Sprintf("if %s ~= 0 then", w.extract(f, whole)),
+				fmt.Sprintf("    label = label .. %s", quote(", "+f.Name)),
+				"end")
+		} else if f.Values != nil {
+			labelLines = append(labelLines,
+				fmt.Sprintf("local %s = %s[%s]", "name_"+w.g.fieldKey[f], w.vsOf(f.Values), w.extract(f, whole)),
+				fmt.Sprintf("if %s then", "name_"+w.g.fieldKey[f]),
+				fmt.Sprintf("    label = label .. %s .. %s", quote(", "+f.Name+": "), "name_"+w.g.fieldKey[f]),
+				"end")
 		}
+	}
+	for _, f := range bits {
 		w.line(indent, "do -- %s", f.Name)
 		in := indent + 1
-		w.line(in, "local b = %s", extract)
+		w.line(in, "local b = %s", w.extract(f, whole))
 		w.line(in, "local bit_item = %s", w.add(item, f, "range("+off+", 1)", "b", ""))
 		w.setFlag(in, f, "b")
 		if f == spec.MsgType && w.packet != nil {
@@ -217,21 +229,32 @@ func (w *fnWriter) bits(indent int, bits []*spec.Field, item, off, whole string)
 			w.line(in, "end")
 		}
 		w.checkValue(in, f, "b", "bit_item")
-		if f.Type == spec.FTBool {
-			w.line(in, "if b ~= 0 then")
-			w.line(in+1, "label = label .. %s", quote(", "+f.Name))
-			w.line(in, "end")
-		} else if f.Values != nil {
-			w.line(in, "local name = %s[b]", w.vsOf(f.Values))
-			w.line(in, "if name then")
-			w.line(in+1, "label = label .. %s .. name", quote(", "+f.Name+": "))
-			w.line(in, "end")
-		}
 		w.line(indent, "end")
 	}
+	w.line(indent, "local label = %s[%s]", memo, whole)
+	w.line(indent, "if label == nil then")
+	w.line(indent+1, "label = \"\"")
+	for _, l := range labelLines {
+		w.line(indent+1, "%s", l)
+	}
+	w.line(indent+1, "%s[%s] = label", memo, whole)
+	w.line(indent, "end")
 	w.line(indent, "if label ~= \"\" then")
 	w.line(indent+1, "%s:append_text(label)", item)
 	w.line(indent, "end")
+}
+
+// extract is the Lua expression of bit field f of whole.
+func (w *fnWriter) extract(f *spec.Field, whole string) string {
+	div := 1 << f.Shift()
+	width := f.Mask >> f.Shift()
+	if width&(width+1) != 0 { // not one run of bits
+		return fmt.Sprintf("floor(band(%s, %d) / %d)", whole, f.Mask, div)
+	}
+	if div == 1 {
+		return fmt.Sprintf("%s %% %d", whole, width+1)
+	}
+	return fmt.Sprintf("floor(%s / %d) %% %d", whole, div, width+1)
 }
 
 // role writes what an element's value means beyond its own item: v is
@@ -452,7 +475,7 @@ func (w *fnWriter) lengthPrefixed(indent int, e *spec.Element, f *spec.Field, tr
 		w.line(in, "end")
 	}
 	if e.Check&spec.CheckNoWildcard != 0 {
-		w.line(in, "if find(raw, \"[+#]\") then")
+		w.line(in, "if find(raw, \"+\", 1, true) or find(raw, \"#\", 1, true) then")
 		w.line(in+1, "note(%s, RULE.wildcard_in_topic, %s)", item, w.abbrev(f))
 		w.line(in, "end")
 	}

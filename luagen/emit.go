@@ -25,6 +25,8 @@ type gen struct {
 	fieldKey map[*spec.Field]string      // Lua key in F
 	tableKey map[*spec.ValueTable]string // Lua key in VS
 	versions []spec.Version              // every version a decoder can be in
+
+	labelMemos int // labels_<n> tables written so far
 }
 
 func newGen(opts *Options) (*gen, error) {

@@ -12,12 +12,23 @@ local floor, byte, char, concat, find, sub = math.floor, string.byte, string.cha
 local STOP = {} -- error value: the packet cannot be read to its end
 
 -- dec formats an integer-valued number in decimal (Lua 5.3+ would print
--- 3.0 for a float).
+-- 3.0 for a float). Packet identifiers and ports are formatted again and
+-- again, so numbers below 65536 are kept once formatted.
+local DECIMAL = {}
 local function dec(v)
-    if v >= -9007199254740992 and v <= 9007199254740992 then
-        return string.format("%d", v)
+    local s = DECIMAL[v]
+    if s then
+        return s
     end
-    return string.format("%.0f", v)
+    if v >= -9007199254740992 and v <= 9007199254740992 then
+        s = string.format("%d", v)
+    else
+        s = string.format("%.0f", v)
+    end
+    if v >= 0 and v < 65536 then
+        DECIMAL[v] = s
+    end
+    return s
 end
 
 -- gofmt fills in a note's Go format string: %s, %d, %x, %#x, %#02x.
@@ -105,25 +116,36 @@ local function utf8_width(s, i, n)
     return more + 1, true
 end
 
--- ascii reports whether s has no byte above 0x7F: the common case, told by
--- one pattern search instead of a loop over the bytes.
-local function ascii(s)
-    return find(s, "[\128-\255]") == nil
-end
+-- utf8_checked remembers which short strings (topics, mostly, which
+-- repeat) are well-formed UTF-8; it is emptied when it holds UTF8_KEEP.
+local utf8_checked, utf8_count, UTF8_KEEP, UTF8_SHORT = {}, 0, 4096, 256
 
 local function valid_utf8(s)
-    if ascii(s) then
-        return true
+    local known = utf8_checked[s]
+    if known ~= nil then
+        return known
     end
-    local i, n = 1, #s
-    while i <= n do
-        local w, ok = utf8_width(s, i, n)
-        if not ok then
-            return false
+    -- Most strings are ASCII: one pattern search tells.
+    local ok = find(s, "[\128-\255]") == nil
+    if not ok then
+        ok = true
+        local i, n = 1, #s
+        while i <= n do
+            local w, good = utf8_width(s, i, n)
+            if not good then
+                ok = false
+                break
+            end
+            i = i + w
         end
-        i = i + w
     end
-    return true
+    if #s <= UTF8_SHORT then
+        if utf8_count >= UTF8_KEEP then
+            utf8_checked, utf8_count = {}, 0
+        end
+        utf8_checked[s], utf8_count = ok, utf8_count + 1
+    end
+    return ok
 end
 
 -- text_show is how Wireshark shows a UTF-8 string: up to the first NUL,

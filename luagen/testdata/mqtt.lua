@@ -720,12 +720,23 @@ local floor, byte, char, concat, find, sub = math.floor, string.byte, string.cha
 local STOP = {} -- error value: the packet cannot be read to its end
 
 -- dec formats an integer-valued number in decimal (Lua 5.3+ would print
--- 3.0 for a float).
+-- 3.0 for a float). Packet identifiers and ports are formatted again and
+-- again, so numbers below 65536 are kept once formatted.
+local DECIMAL = {}
 local function dec(v)
-    if v >= -9007199254740992 and v <= 9007199254740992 then
-        return string.format("%d", v)
+    local s = DECIMAL[v]
+    if s then
+        return s
     end
-    return string.format("%.0f", v)
+    if v >= -9007199254740992 and v <= 9007199254740992 then
+        s = string.format("%d", v)
+    else
+        s = string.format("%.0f", v)
+    end
+    if v >= 0 and v < 65536 then
+        DECIMAL[v] = s
+    end
+    return s
 end
 
 -- gofmt fills in a note's Go format string: %s, %d, %x, %#x, %#02x.
@@ -813,25 +824,36 @@ local function utf8_width(s, i, n)
     return more + 1, true
 end
 
--- ascii reports whether s has no byte above 0x7F: the common case, told by
--- one pattern search instead of a loop over the bytes.
-local function ascii(s)
-    return find(s, "[\128-\255]") == nil
-end
+-- utf8_checked remembers which short strings (topics, mostly, which
+-- repeat) are well-formed UTF-8; it is emptied when it holds UTF8_KEEP.
+local utf8_checked, utf8_count, UTF8_KEEP, UTF8_SHORT = {}, 0, 4096, 256
 
 local function valid_utf8(s)
-    if ascii(s) then
-        return true
+    local known = utf8_checked[s]
+    if known ~= nil then
+        return known
     end
-    local i, n = 1, #s
-    while i <= n do
-        local w, ok = utf8_width(s, i, n)
-        if not ok then
-            return false
+    -- Most strings are ASCII: one pattern search tells.
+    local ok = find(s, "[\128-\255]") == nil
+    if not ok then
+        ok = true
+        local i, n = 1, #s
+        while i <= n do
+            local w, good = utf8_width(s, i, n)
+            if not good then
+                ok = false
+                break
+            end
+            i = i + w
         end
-        i = i + w
     end
-    return true
+    if #s <= UTF8_SHORT then
+        if utf8_count >= UTF8_KEEP then
+            utf8_checked, utf8_count = {}, 0
+        end
+        utf8_checked[s], utf8_count = ok, utf8_count + 1
+    end
+    return ok
 end
 
 -- text_show is how Wireshark shows a UTF-8 string: up to the first NUL,
@@ -1185,13 +1207,12 @@ end
 -- Reserved (type 0, "Reserved"): no one; every version.
 do
     local pf_hdr_reserved, pf_hdrflags, pf_len, pf_msgtype = F.hdr_reserved.pf, F.hdrflags.pf, F.len.pf, F.msgtype.pf
-    local vs_msgtype = VS.msgtype
+    local vs_msgtype, labels_1 = VS.msgtype, {}
     local function dissect_reserved(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local flags = tree:add(pf_hdrflags, range(0, 1), first)
         local type_item, required = nil, -1
-        local label = ""
         do -- Message Type
             local b = floor(first / 16) % 16
             local bit_item = flags:add(pf_msgtype, range(0, 1))
@@ -1201,14 +1222,19 @@ do
             elseif b == 0 then
                 note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
             end
-            local name = vs_msgtype[b]
-            if name then
-                label = label .. ", Message Type: " .. name
-            end
         end
         do -- Reserved
             local b = first % 16
             local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+        end
+        local label = labels_1[first]
+        if label == nil then
+            label = ""
+            local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+            if name_msgtype then
+                label = label .. ", Message Type: " .. name_msgtype
+            end
+            labels_1[first] = label
         end
         if label ~= "" then
             flags:append_text(label)
@@ -1243,14 +1269,13 @@ do
     local pf_protoname, pf_username, pf_username_len, pf_ver = F.protoname.pf, F.username.pf, F.username_len.pf, F.ver.pf
     local pf_will_properties, pf_willmsg, pf_willmsg_len, pf_willmsg_text = F.will_properties.pf, F.willmsg.pf, F.willmsg_len.pf, F.willmsg_text.pf
     local pf_willtopic, pf_willtopic_len, vs_msgtype, vs_qos = F.willtopic.pf, F.willtopic_len.pf, VS.msgtype, VS.qos
-    local vs_version = VS.version
+    local vs_version, labels_2, labels_3 = VS.version, {}, {}
     local function dissect_connect(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         local flag_conflag_uname, flag_conflag_passwd, flag_conflag_willflag = 0, 0, 0 -- flags later fields depend on
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local flags = tree:add(pf_hdrflags, range(0, 1), first)
         local type_item, required = nil, -1
-        local label = ""
         do -- Message Type
             local b = floor(first / 16) % 16
             local bit_item = flags:add(pf_msgtype, range(0, 1))
@@ -1260,14 +1285,19 @@ do
             elseif b == 0 then
                 note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
             end
-            local name = vs_msgtype[b]
-            if name then
-                label = label .. ", Message Type: " .. name
-            end
         end
         do -- Reserved
             local b = first % 16
             local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+        end
+        local label = labels_2[first]
+        if label == nil then
+            label = ""
+            local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+            if name_msgtype then
+                label = label .. ", Message Type: " .. name_msgtype
+            end
+            labels_2[first] = label
         end
         if label ~= "" then
             flags:append_text(label)
@@ -1325,29 +1355,19 @@ do
             end
             local v = u8(pos)
             local item = tree:add(pf_conflags, range(pos, 1), v)
-            local label = ""
             do -- User Name Flag
                 local b = floor(v / 128) % 2
                 local bit_item = item:add(pf_conflag_uname, range(pos, 1))
                 flag_conflag_uname = b
-                if b ~= 0 then
-                    label = label .. ", User Name Flag"
-                end
             end
             do -- Password Flag
                 local b = floor(v / 64) % 2
                 local bit_item = item:add(pf_conflag_passwd, range(pos, 1))
                 flag_conflag_passwd = b
-                if b ~= 0 then
-                    label = label .. ", Password Flag"
-                end
             end
             do -- Will Retain
                 local b = floor(v / 32) % 2
                 local bit_item = item:add(pf_conflag_retain, range(pos, 1))
-                if b ~= 0 then
-                    label = label .. ", Will Retain"
-                end
             end
             do -- QoS Level
                 local b = floor(v / 8) % 4
@@ -1357,25 +1377,15 @@ do
                 elseif b == 3 then
                     note(bit_item, RULE.reserved_value, F.conflag_qos.abbrev, b)
                 end
-                local name = vs_qos[b]
-                if name then
-                    label = label .. ", QoS Level: " .. name
-                end
             end
             do -- Will Flag
                 local b = floor(v / 4) % 2
                 local bit_item = item:add(pf_conflag_willflag, range(pos, 1))
                 flag_conflag_willflag = b
-                if b ~= 0 then
-                    label = label .. ", Will Flag"
-                end
             end
             do -- Clean Session Flag
                 local b = floor(v / 2) % 2
                 local bit_item = item:add(pf_conflag_cleansess, range(pos, 1))
-                if b ~= 0 then
-                    label = label .. ", Clean Session Flag"
-                end
             end
             do -- (Reserved)
                 local b = v % 2
@@ -1383,9 +1393,33 @@ do
                 if b ~= 0 then
                     note(bit_item, RULE.reserved_bits, F.conflag_reserved.abbrev)
                 end
-                if b ~= 0 then
+            end
+            local label = labels_3[v]
+            if label == nil then
+                label = ""
+                if floor(v / 128) % 2 ~= 0 then
+                    label = label .. ", User Name Flag"
+                end
+                if floor(v / 64) % 2 ~= 0 then
+                    label = label .. ", Password Flag"
+                end
+                if floor(v / 32) % 2 ~= 0 then
+                    label = label .. ", Will Retain"
+                end
+                local name_conflag_qos = vs_qos[floor(v / 8) % 4]
+                if name_conflag_qos then
+                    label = label .. ", QoS Level: " .. name_conflag_qos
+                end
+                if floor(v / 4) % 2 ~= 0 then
+                    label = label .. ", Will Flag"
+                end
+                if floor(v / 2) % 2 ~= 0 then
+                    label = label .. ", Clean Session Flag"
+                end
+                if v % 2 ~= 0 then
                     label = label .. ", (Reserved)"
                 end
+                labels_3[v] = label
             end
             if label ~= "" then
                 item:append_text(label)
@@ -1452,7 +1486,7 @@ do
                 if n == 0 then
                     note(item, RULE.illegal_topic_length)
                 end
-                if find(raw, "[+#]") then
+                if find(raw, "+", 1, true) or find(raw, "#", 1, true) then
                     note(item, RULE.wildcard_in_topic, F.willtopic.abbrev)
                 end
                 pos = pos + n
@@ -1549,13 +1583,13 @@ do
     local pf_conack_flags, pf_conack_flags_reserved, pf_conack_flags_reserved_2, pf_conack_flags_sp = F.conack_flags.pf, F.conack_flags_reserved.pf, F.conack_flags_reserved_2.pf, F.conack_flags_sp.pf
     local pf_conack_val, pf_connack_reason_code, pf_hdr_reserved, pf_hdrflags = F.conack_val.pf, F.connack_reason_code.pf, F.hdr_reserved.pf, F.hdrflags.pf
     local pf_len, pf_msgtype, pf_properties, pf_property_len = F.len.pf, F.msgtype.pf, F.properties.pf, F.property_len.pf
-    local vs_conack, vs_msgtype, vs_rc_connack = VS.conack, VS.msgtype, VS.rc_connack
+    local vs_conack, vs_msgtype, vs_rc_connack, labels_4 = VS.conack, VS.msgtype, VS.rc_connack, {}
+    local labels_5 = {}
     local function dissect_connack(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local flags = tree:add(pf_hdrflags, range(0, 1), first)
         local type_item, required = nil, -1
-        local label = ""
         do -- Message Type
             local b = floor(first / 16) % 16
             local bit_item = flags:add(pf_msgtype, range(0, 1))
@@ -1565,14 +1599,19 @@ do
             elseif b == 0 then
                 note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
             end
-            local name = vs_msgtype[b]
-            if name then
-                label = label .. ", Message Type: " .. name
-            end
         end
         do -- Reserved
             local b = first % 16
             local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+        end
+        local label = labels_4[first]
+        if label == nil then
+            label = ""
+            local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+            if name_msgtype then
+                label = label .. ", Message Type: " .. name_msgtype
+            end
+            labels_4[first] = label
         end
         if label ~= "" then
             flags:append_text(label)
@@ -1607,23 +1646,27 @@ do
                 end
                 local v = u8(pos)
                 local item = tree:add(pf_conack_flags, range(pos, 1), v)
-                local label = ""
                 do -- Reserved
                     local b = floor(v / 2) % 128
                     local bit_item = item:add(pf_conack_flags_reserved_2, range(pos, 1))
                     if b ~= 0 then
                         note(bit_item, RULE.reserved_bits, F.conack_flags_reserved_2.abbrev)
                     end
-                    if b ~= 0 then
-                        label = label .. ", Reserved"
-                    end
                 end
                 do -- Session Present
                     local b = v % 2
                     local bit_item = item:add(pf_conack_flags_sp, range(pos, 1))
-                    if b ~= 0 then
+                end
+                local label = labels_5[v]
+                if label == nil then
+                    label = ""
+                    if floor(v / 2) % 128 ~= 0 then
+                        label = label .. ", Reserved"
+                    end
+                    if v % 2 ~= 0 then
                         label = label .. ", Session Present"
                     end
+                    labels_5[v] = label
                 end
                 if label ~= "" then
                     item:append_text(label)
@@ -1672,7 +1715,7 @@ do
     local pf_dupflag, pf_hdrflags, pf_len, pf_msg = F.dupflag.pf, F.hdrflags.pf, F.len.pf, F.msg.pf
     local pf_msg_text, pf_msgid, pf_msgtype, pf_properties = F.msg_text.pf, F.msgid.pf, F.msgtype.pf, F.properties.pf
     local pf_property_len, pf_qos, pf_retain, pf_topic = F.property_len.pf, F.qos.pf, F.retain.pf, F.topic.pf
-    local pf_topic_len, vs_msgtype, vs_qos = F.topic_len.pf, VS.msgtype, VS.qos
+    local pf_topic_len, vs_msgtype, vs_qos, labels_6 = F.topic_len.pf, VS.msgtype, VS.qos, {}
     local function dissect_publish(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         local flag_qos = 0 -- flags later fields depend on
@@ -1680,7 +1723,6 @@ do
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local flags = tree:add(pf_hdrflags, range(0, 1), first)
         local type_item, required = nil, -1
-        local label = ""
         do -- Message Type
             local b = floor(first / 16) % 16
             local bit_item = flags:add(pf_msgtype, range(0, 1))
@@ -1690,17 +1732,10 @@ do
             elseif b == 0 then
                 note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
             end
-            local name = vs_msgtype[b]
-            if name then
-                label = label .. ", Message Type: " .. name
-            end
         end
         do -- DUP Flag
             local b = floor(first / 8) % 2
             local bit_item = flags:add(pf_dupflag, range(0, 1))
-            if b ~= 0 then
-                label = label .. ", DUP Flag"
-            end
         end
         do -- QoS Level
             local b = floor(first / 2) % 4
@@ -1711,17 +1746,29 @@ do
             elseif b == 3 then
                 note(bit_item, RULE.reserved_value, F.qos.abbrev, b)
             end
-            local name = vs_qos[b]
-            if name then
-                label = label .. ", QoS Level: " .. name
-            end
         end
         do -- Retain
             local b = first % 2
             local bit_item = flags:add(pf_retain, range(0, 1))
-            if b ~= 0 then
+        end
+        local label = labels_6[first]
+        if label == nil then
+            label = ""
+            local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+            if name_msgtype then
+                label = label .. ", Message Type: " .. name_msgtype
+            end
+            if floor(first / 8) % 2 ~= 0 then
+                label = label .. ", DUP Flag"
+            end
+            local name_qos = vs_qos[floor(first / 2) % 4]
+            if name_qos then
+                label = label .. ", QoS Level: " .. name_qos
+            end
+            if first % 2 ~= 0 then
                 label = label .. ", Retain"
             end
+            labels_6[first] = label
         end
         if label ~= "" then
             flags:append_text(label)
@@ -1762,7 +1809,7 @@ do
             elseif find(raw, "\0", 1, true) then
                 note(item, RULE.nul_in_string, F.topic.abbrev)
             end
-            if find(raw, "[+#]") then
+            if find(raw, "+", 1, true) or find(raw, "#", 1, true) then
                 note(item, RULE.wildcard_in_topic, F.topic.abbrev)
             end
             pos = pos + n
@@ -1832,13 +1879,12 @@ end
 do
     local pf_hdr_reserved, pf_hdrflags, pf_len, pf_msgid = F.hdr_reserved.pf, F.hdrflags.pf, F.len.pf, F.msgid.pf
     local pf_msgtype, pf_properties, pf_property_len, pf_puback_reason_code = F.msgtype.pf, F.properties.pf, F.property_len.pf, F.puback_reason_code.pf
-    local vs_msgtype, vs_rc_puback = VS.msgtype, VS.rc_puback
+    local vs_msgtype, vs_rc_puback, labels_7 = VS.msgtype, VS.rc_puback, {}
     local function dissect_puback(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local flags = tree:add(pf_hdrflags, range(0, 1), first)
         local type_item, required = nil, -1
-        local label = ""
         do -- Message Type
             local b = floor(first / 16) % 16
             local bit_item = flags:add(pf_msgtype, range(0, 1))
@@ -1848,14 +1894,19 @@ do
             elseif b == 0 then
                 note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
             end
-            local name = vs_msgtype[b]
-            if name then
-                label = label .. ", Message Type: " .. name
-            end
         end
         do -- Reserved
             local b = first % 16
             local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+        end
+        local label = labels_7[first]
+        if label == nil then
+            label = ""
+            local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+            if name_msgtype then
+                label = label .. ", Message Type: " .. name_msgtype
+            end
+            labels_7[first] = label
         end
         if label ~= "" then
             flags:append_text(label)
@@ -1912,13 +1963,12 @@ end
 do
     local pf_hdr_reserved, pf_hdrflags, pf_len, pf_msgid = F.hdr_reserved.pf, F.hdrflags.pf, F.len.pf, F.msgid.pf
     local pf_msgtype, pf_properties, pf_property_len, pf_pubrec_reason_code = F.msgtype.pf, F.properties.pf, F.property_len.pf, F.pubrec_reason_code.pf
-    local vs_msgtype, vs_rc_puback = VS.msgtype, VS.rc_puback
+    local vs_msgtype, vs_rc_puback, labels_8 = VS.msgtype, VS.rc_puback, {}
     local function dissect_pubrec(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local flags = tree:add(pf_hdrflags, range(0, 1), first)
         local type_item, required = nil, -1
-        local label = ""
         do -- Message Type
             local b = floor(first / 16) % 16
             local bit_item = flags:add(pf_msgtype, range(0, 1))
@@ -1928,14 +1978,19 @@ do
             elseif b == 0 then
                 note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
             end
-            local name = vs_msgtype[b]
-            if name then
-                label = label .. ", Message Type: " .. name
-            end
         end
         do -- Reserved
             local b = first % 16
             local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+        end
+        local label = labels_8[first]
+        if label == nil then
+            label = ""
+            local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+            if name_msgtype then
+                label = label .. ", Message Type: " .. name_msgtype
+            end
+            labels_8[first] = label
         end
         if label ~= "" then
             flags:append_text(label)
@@ -1993,14 +2048,13 @@ do
     local pf_dupflag, pf_hdr_reserved, pf_hdrflags, pf_len = F.dupflag.pf, F.hdr_reserved.pf, F.hdrflags.pf, F.len.pf
     local pf_msgid, pf_msgtype, pf_properties, pf_property_len = F.msgid.pf, F.msgtype.pf, F.properties.pf, F.property_len.pf
     local pf_pubrel_reason_code, pf_qos, pf_retain_reserved, vs_msgtype = F.pubrel_reason_code.pf, F.qos.pf, F.retain_reserved.pf, VS.msgtype
-    local vs_qos, vs_rc_pubrel = VS.qos, VS.rc_pubrel
+    local vs_qos, vs_rc_pubrel, labels_9, labels_10 = VS.qos, VS.rc_pubrel, {}, {}
     local function dissect_pubrel(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local flags = tree:add(pf_hdrflags, range(0, 1), first)
         local type_item, required = nil, -1
         if version == V3_1 then
-            local label = ""
             do -- Message Type
                 local b = floor(first / 16) % 16
                 local bit_item = flags:add(pf_msgtype, range(0, 1))
@@ -2010,17 +2064,10 @@ do
                 elseif b == 0 then
                     note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
                 end
-                local name = vs_msgtype[b]
-                if name then
-                    label = label .. ", Message Type: " .. name
-                end
             end
             do -- DUP Flag
                 local b = floor(first / 8) % 2
                 local bit_item = flags:add(pf_dupflag, range(0, 1))
-                if b ~= 0 then
-                    label = label .. ", DUP Flag"
-                end
             end
             do -- QoS Level
                 local b = floor(first / 2) % 4
@@ -2030,21 +2077,32 @@ do
                 elseif b == 3 then
                     note(bit_item, RULE.reserved_value, F.qos.abbrev, b)
                 end
-                local name = vs_qos[b]
-                if name then
-                    label = label .. ", QoS Level: " .. name
-                end
             end
             do -- Reserved
                 local b = first % 2
                 local bit_item = flags:add(pf_retain_reserved, range(0, 1))
+            end
+            local label = labels_9[first]
+            if label == nil then
+                label = ""
+                local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+                if name_msgtype then
+                    label = label .. ", Message Type: " .. name_msgtype
+                end
+                if floor(first / 8) % 2 ~= 0 then
+                    label = label .. ", DUP Flag"
+                end
+                local name_qos = vs_qos[floor(first / 2) % 4]
+                if name_qos then
+                    label = label .. ", QoS Level: " .. name_qos
+                end
+                labels_9[first] = label
             end
             if label ~= "" then
                 flags:append_text(label)
             end
             required = -1
         else
-            local label = ""
             do -- Message Type
                 local b = floor(first / 16) % 16
                 local bit_item = flags:add(pf_msgtype, range(0, 1))
@@ -2054,14 +2112,19 @@ do
                 elseif b == 0 then
                     note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
                 end
-                local name = vs_msgtype[b]
-                if name then
-                    label = label .. ", Message Type: " .. name
-                end
             end
             do -- Reserved
                 local b = first % 16
                 local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+            end
+            local label = labels_10[first]
+            if label == nil then
+                label = ""
+                local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+                if name_msgtype then
+                    label = label .. ", Message Type: " .. name_msgtype
+                end
+                labels_10[first] = label
             end
             if label ~= "" then
                 flags:append_text(label)
@@ -2119,13 +2182,12 @@ end
 do
     local pf_hdr_reserved, pf_hdrflags, pf_len, pf_msgid = F.hdr_reserved.pf, F.hdrflags.pf, F.len.pf, F.msgid.pf
     local pf_msgtype, pf_properties, pf_property_len, pf_pubcomp_reason_code = F.msgtype.pf, F.properties.pf, F.property_len.pf, F.pubcomp_reason_code.pf
-    local vs_msgtype, vs_rc_pubrel = VS.msgtype, VS.rc_pubrel
+    local vs_msgtype, vs_rc_pubrel, labels_11 = VS.msgtype, VS.rc_pubrel, {}
     local function dissect_pubcomp(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local flags = tree:add(pf_hdrflags, range(0, 1), first)
         local type_item, required = nil, -1
-        local label = ""
         do -- Message Type
             local b = floor(first / 16) % 16
             local bit_item = flags:add(pf_msgtype, range(0, 1))
@@ -2135,14 +2197,19 @@ do
             elseif b == 0 then
                 note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
             end
-            local name = vs_msgtype[b]
-            if name then
-                label = label .. ", Message Type: " .. name
-            end
         end
         do -- Reserved
             local b = first % 16
             local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+        end
+        local label = labels_11[first]
+        if label == nil then
+            label = ""
+            local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+            if name_msgtype then
+                label = label .. ", Message Type: " .. name_msgtype
+            end
+            labels_11[first] = label
         end
         if label ~= "" then
             flags:append_text(label)
@@ -2202,14 +2269,14 @@ do
     local pf_qos, pf_retain_reserved, pf_sub_qos, pf_subscription_options = F.qos.pf, F.retain_reserved.pf, F.sub_qos.pf, F.subscription_options.pf
     local pf_subscription_options_nl, pf_subscription_options_qos, pf_subscription_options_rap, pf_subscription_options_reserved = F.subscription_options_nl.pf, F.subscription_options_qos.pf, F.subscription_options_rap.pf, F.subscription_options_reserved.pf
     local pf_subscription_options_retain, pf_topic, pf_topic_len, vs_msgtype = F.subscription_options_retain.pf, F.topic.pf, F.topic_len.pf, VS.msgtype
-    local vs_qos, vs_retain_handling = VS.qos, VS.retain_handling
+    local vs_qos, vs_retain_handling, labels_12, labels_13 = VS.qos, VS.retain_handling, {}, {}
+    local labels_14 = {}
     local function dissect_subscribe(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local flags = tree:add(pf_hdrflags, range(0, 1), first)
         local type_item, required = nil, -1
         if version == V3_1 then
-            local label = ""
             do -- Message Type
                 local b = floor(first / 16) % 16
                 local bit_item = flags:add(pf_msgtype, range(0, 1))
@@ -2219,17 +2286,10 @@ do
                 elseif b == 0 then
                     note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
                 end
-                local name = vs_msgtype[b]
-                if name then
-                    label = label .. ", Message Type: " .. name
-                end
             end
             do -- DUP Flag
                 local b = floor(first / 8) % 2
                 local bit_item = flags:add(pf_dupflag, range(0, 1))
-                if b ~= 0 then
-                    label = label .. ", DUP Flag"
-                end
             end
             do -- QoS Level
                 local b = floor(first / 2) % 4
@@ -2239,21 +2299,32 @@ do
                 elseif b == 3 then
                     note(bit_item, RULE.reserved_value, F.qos.abbrev, b)
                 end
-                local name = vs_qos[b]
-                if name then
-                    label = label .. ", QoS Level: " .. name
-                end
             end
             do -- Reserved
                 local b = first % 2
                 local bit_item = flags:add(pf_retain_reserved, range(0, 1))
+            end
+            local label = labels_12[first]
+            if label == nil then
+                label = ""
+                local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+                if name_msgtype then
+                    label = label .. ", Message Type: " .. name_msgtype
+                end
+                if floor(first / 8) % 2 ~= 0 then
+                    label = label .. ", DUP Flag"
+                end
+                local name_qos = vs_qos[floor(first / 2) % 4]
+                if name_qos then
+                    label = label .. ", QoS Level: " .. name_qos
+                end
+                labels_12[first] = label
             end
             if label ~= "" then
                 flags:append_text(label)
             end
             required = -1
         else
-            local label = ""
             do -- Message Type
                 local b = floor(first / 16) % 16
                 local bit_item = flags:add(pf_msgtype, range(0, 1))
@@ -2263,14 +2334,19 @@ do
                 elseif b == 0 then
                     note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
                 end
-                local name = vs_msgtype[b]
-                if name then
-                    label = label .. ", Message Type: " .. name
-                end
             end
             do -- Reserved
                 local b = first % 16
                 local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+            end
+            local label = labels_13[first]
+            if label == nil then
+                label = ""
+                local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+                if name_msgtype then
+                    label = label .. ", Message Type: " .. name_msgtype
+                end
+                labels_13[first] = label
             end
             if label ~= "" then
                 flags:append_text(label)
@@ -2344,7 +2420,6 @@ do
                         end
                         local v = u8(pos)
                         local item = tree:add(pf_subscription_options, range(pos, 1), v)
-                        local label = ""
                         do -- Reserved
                             local b = floor(v / 64) % 4
                             local bit_item = item:add(pf_subscription_options_reserved, range(pos, 1))
@@ -2360,24 +2435,14 @@ do
                             elseif b == 3 then
                                 note(bit_item, RULE.reserved_value, F.subscription_options_retain.abbrev, b)
                             end
-                            local name = vs_retain_handling[b]
-                            if name then
-                                label = label .. ", Retain Handling: " .. name
-                            end
                         end
                         do -- Retain As Published
                             local b = floor(v / 8) % 2
                             local bit_item = item:add(pf_subscription_options_rap, range(pos, 1))
-                            if b ~= 0 then
-                                label = label .. ", Retain As Published"
-                            end
                         end
                         do -- No Local
                             local b = floor(v / 4) % 2
                             local bit_item = item:add(pf_subscription_options_nl, range(pos, 1))
-                            if b ~= 0 then
-                                label = label .. ", No Local"
-                            end
                         end
                         do -- QoS
                             local b = v % 4
@@ -2387,10 +2452,25 @@ do
                             elseif b == 3 then
                                 note(bit_item, RULE.reserved_value, F.subscription_options_qos.abbrev, b)
                             end
-                            local name = vs_qos[b]
-                            if name then
-                                label = label .. ", QoS: " .. name
+                        end
+                        local label = labels_14[v]
+                        if label == nil then
+                            label = ""
+                            local name_subscription_options_retain = vs_retain_handling[floor(v / 16) % 4]
+                            if name_subscription_options_retain then
+                                label = label .. ", Retain Handling: " .. name_subscription_options_retain
                             end
+                            if floor(v / 8) % 2 ~= 0 then
+                                label = label .. ", Retain As Published"
+                            end
+                            if floor(v / 4) % 2 ~= 0 then
+                                label = label .. ", No Local"
+                            end
+                            local name_subscription_options_qos = vs_qos[v % 4]
+                            if name_subscription_options_qos then
+                                label = label .. ", QoS: " .. name_subscription_options_qos
+                            end
+                            labels_14[v] = label
                         end
                         if label ~= "" then
                             item:append_text(label)
@@ -2427,12 +2507,12 @@ do
     local pf_hdr_reserved, pf_hdrflags, pf_len, pf_msgid = F.hdr_reserved.pf, F.hdrflags.pf, F.len.pf, F.msgid.pf
     local pf_msgtype, pf_properties, pf_property_len, pf_suback_qos = F.msgtype.pf, F.properties.pf, F.property_len.pf, F.suback_qos.pf
     local pf_suback_reason_code, vs_msgtype, vs_rc_suback, vs_subqos = F.suback_reason_code.pf, VS.msgtype, VS.rc_suback, VS.subqos
+    local labels_15 = {}
     local function dissect_suback(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local flags = tree:add(pf_hdrflags, range(0, 1), first)
         local type_item, required = nil, -1
-        local label = ""
         do -- Message Type
             local b = floor(first / 16) % 16
             local bit_item = flags:add(pf_msgtype, range(0, 1))
@@ -2442,14 +2522,19 @@ do
             elseif b == 0 then
                 note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
             end
-            local name = vs_msgtype[b]
-            if name then
-                label = label .. ", Message Type: " .. name
-            end
         end
         do -- Reserved
             local b = first % 16
             local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+        end
+        local label = labels_15[first]
+        if label == nil then
+            label = ""
+            local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+            if name_msgtype then
+                label = label .. ", Message Type: " .. name_msgtype
+            end
+            labels_15[first] = label
         end
         if label ~= "" then
             flags:append_text(label)
@@ -2540,14 +2625,13 @@ do
     local pf_dupflag, pf_hdr_reserved, pf_hdrflags, pf_len = F.dupflag.pf, F.hdr_reserved.pf, F.hdrflags.pf, F.len.pf
     local pf_msgid, pf_msgtype, pf_properties, pf_property_len = F.msgid.pf, F.msgtype.pf, F.properties.pf, F.property_len.pf
     local pf_qos, pf_retain_reserved, pf_topic, pf_topic_len = F.qos.pf, F.retain_reserved.pf, F.topic.pf, F.topic_len.pf
-    local vs_msgtype, vs_qos = VS.msgtype, VS.qos
+    local vs_msgtype, vs_qos, labels_16, labels_17 = VS.msgtype, VS.qos, {}, {}
     local function dissect_unsubscribe(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local flags = tree:add(pf_hdrflags, range(0, 1), first)
         local type_item, required = nil, -1
         if version == V3_1 then
-            local label = ""
             do -- Message Type
                 local b = floor(first / 16) % 16
                 local bit_item = flags:add(pf_msgtype, range(0, 1))
@@ -2557,17 +2641,10 @@ do
                 elseif b == 0 then
                     note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
                 end
-                local name = vs_msgtype[b]
-                if name then
-                    label = label .. ", Message Type: " .. name
-                end
             end
             do -- DUP Flag
                 local b = floor(first / 8) % 2
                 local bit_item = flags:add(pf_dupflag, range(0, 1))
-                if b ~= 0 then
-                    label = label .. ", DUP Flag"
-                end
             end
             do -- QoS Level
                 local b = floor(first / 2) % 4
@@ -2577,21 +2654,32 @@ do
                 elseif b == 3 then
                     note(bit_item, RULE.reserved_value, F.qos.abbrev, b)
                 end
-                local name = vs_qos[b]
-                if name then
-                    label = label .. ", QoS Level: " .. name
-                end
             end
             do -- Reserved
                 local b = first % 2
                 local bit_item = flags:add(pf_retain_reserved, range(0, 1))
+            end
+            local label = labels_16[first]
+            if label == nil then
+                label = ""
+                local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+                if name_msgtype then
+                    label = label .. ", Message Type: " .. name_msgtype
+                end
+                if floor(first / 8) % 2 ~= 0 then
+                    label = label .. ", DUP Flag"
+                end
+                local name_qos = vs_qos[floor(first / 2) % 4]
+                if name_qos then
+                    label = label .. ", QoS Level: " .. name_qos
+                end
+                labels_16[first] = label
             end
             if label ~= "" then
                 flags:append_text(label)
             end
             required = -1
         else
-            local label = ""
             do -- Message Type
                 local b = floor(first / 16) % 16
                 local bit_item = flags:add(pf_msgtype, range(0, 1))
@@ -2601,14 +2689,19 @@ do
                 elseif b == 0 then
                     note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
                 end
-                local name = vs_msgtype[b]
-                if name then
-                    label = label .. ", Message Type: " .. name
-                end
             end
             do -- Reserved
                 local b = first % 16
                 local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+            end
+            local label = labels_17[first]
+            if label == nil then
+                label = ""
+                local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+                if name_msgtype then
+                    label = label .. ", Message Type: " .. name_msgtype
+                end
+                labels_17[first] = label
             end
             if label ~= "" then
                 flags:append_text(label)
@@ -2687,13 +2780,12 @@ end
 do
     local pf_hdr_reserved, pf_hdrflags, pf_len, pf_msgid = F.hdr_reserved.pf, F.hdrflags.pf, F.len.pf, F.msgid.pf
     local pf_msgtype, pf_properties, pf_property_len, pf_unsuback_reason_code = F.msgtype.pf, F.properties.pf, F.property_len.pf, F.unsuback_reason_code.pf
-    local vs_msgtype, vs_rc_unsuback = VS.msgtype, VS.rc_unsuback
+    local vs_msgtype, vs_rc_unsuback, labels_18 = VS.msgtype, VS.rc_unsuback, {}
     local function dissect_unsuback(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local flags = tree:add(pf_hdrflags, range(0, 1), first)
         local type_item, required = nil, -1
-        local label = ""
         do -- Message Type
             local b = floor(first / 16) % 16
             local bit_item = flags:add(pf_msgtype, range(0, 1))
@@ -2703,14 +2795,19 @@ do
             elseif b == 0 then
                 note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
             end
-            local name = vs_msgtype[b]
-            if name then
-                label = label .. ", Message Type: " .. name
-            end
         end
         do -- Reserved
             local b = first % 16
             local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+        end
+        local label = labels_18[first]
+        if label == nil then
+            label = ""
+            local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+            if name_msgtype then
+                label = label .. ", Message Type: " .. name_msgtype
+            end
+            labels_18[first] = label
         end
         if label ~= "" then
             flags:append_text(label)
@@ -2775,13 +2872,12 @@ end
 -- PINGREQ (type 12, "Ping Request"): client to server; every version.
 do
     local pf_hdr_reserved, pf_hdrflags, pf_len, pf_msgtype = F.hdr_reserved.pf, F.hdrflags.pf, F.len.pf, F.msgtype.pf
-    local vs_msgtype = VS.msgtype
+    local vs_msgtype, labels_19 = VS.msgtype, {}
     local function dissect_pingreq(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local flags = tree:add(pf_hdrflags, range(0, 1), first)
         local type_item, required = nil, -1
-        local label = ""
         do -- Message Type
             local b = floor(first / 16) % 16
             local bit_item = flags:add(pf_msgtype, range(0, 1))
@@ -2791,14 +2887,19 @@ do
             elseif b == 0 then
                 note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
             end
-            local name = vs_msgtype[b]
-            if name then
-                label = label .. ", Message Type: " .. name
-            end
         end
         do -- Reserved
             local b = first % 16
             local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+        end
+        local label = labels_19[first]
+        if label == nil then
+            label = ""
+            local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+            if name_msgtype then
+                label = label .. ", Message Type: " .. name_msgtype
+            end
+            labels_19[first] = label
         end
         if label ~= "" then
             flags:append_text(label)
@@ -2826,13 +2927,12 @@ end
 -- PINGRESP (type 13, "Ping Response"): server to client; every version.
 do
     local pf_hdr_reserved, pf_hdrflags, pf_len, pf_msgtype = F.hdr_reserved.pf, F.hdrflags.pf, F.len.pf, F.msgtype.pf
-    local vs_msgtype = VS.msgtype
+    local vs_msgtype, labels_20 = VS.msgtype, {}
     local function dissect_pingresp(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local flags = tree:add(pf_hdrflags, range(0, 1), first)
         local type_item, required = nil, -1
-        local label = ""
         do -- Message Type
             local b = floor(first / 16) % 16
             local bit_item = flags:add(pf_msgtype, range(0, 1))
@@ -2842,14 +2942,19 @@ do
             elseif b == 0 then
                 note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
             end
-            local name = vs_msgtype[b]
-            if name then
-                label = label .. ", Message Type: " .. name
-            end
         end
         do -- Reserved
             local b = first % 16
             local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+        end
+        local label = labels_20[first]
+        if label == nil then
+            label = ""
+            local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+            if name_msgtype then
+                label = label .. ", Message Type: " .. name_msgtype
+            end
+            labels_20[first] = label
         end
         if label ~= "" then
             flags:append_text(label)
@@ -2878,13 +2983,12 @@ end
 do
     local pf_disconnect_reason_code, pf_hdr_reserved, pf_hdrflags, pf_len = F.disconnect_reason_code.pf, F.hdr_reserved.pf, F.hdrflags.pf, F.len.pf
     local pf_msgtype, pf_properties, pf_property_len, vs_msgtype = F.msgtype.pf, F.properties.pf, F.property_len.pf, VS.msgtype
-    local vs_rc_disconnect = VS.rc_disconnect
+    local vs_rc_disconnect, labels_21 = VS.rc_disconnect, {}
     local function dissect_disconnect(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local flags = tree:add(pf_hdrflags, range(0, 1), first)
         local type_item, required = nil, -1
-        local label = ""
         do -- Message Type
             local b = floor(first / 16) % 16
             local bit_item = flags:add(pf_msgtype, range(0, 1))
@@ -2894,14 +2998,19 @@ do
             elseif b == 0 then
                 note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
             end
-            local name = vs_msgtype[b]
-            if name then
-                label = label .. ", Message Type: " .. name
-            end
         end
         do -- Reserved
             local b = first % 16
             local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+        end
+        local label = labels_21[first]
+        if label == nil then
+            label = ""
+            local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+            if name_msgtype then
+                label = label .. ", Message Type: " .. name_msgtype
+            end
+            labels_21[first] = label
         end
         if label ~= "" then
             flags:append_text(label)
@@ -2946,13 +3055,12 @@ end
 do
     local pf_auth_reason_code, pf_hdr_reserved, pf_hdrflags, pf_len = F.auth_reason_code.pf, F.hdr_reserved.pf, F.hdrflags.pf, F.len.pf
     local pf_msgtype, pf_properties, pf_property_len, vs_msgtype = F.msgtype.pf, F.properties.pf, F.property_len.pf, VS.msgtype
-    local vs_rc_auth = VS.rc_auth
+    local vs_rc_auth, labels_22 = VS.rc_auth, {}
     local function dissect_auth(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local flags = tree:add(pf_hdrflags, range(0, 1), first)
         local type_item, required = nil, -1
-        local label = ""
         do -- Message Type
             local b = floor(first / 16) % 16
             local bit_item = flags:add(pf_msgtype, range(0, 1))
@@ -2962,14 +3070,19 @@ do
             elseif b == 0 then
                 note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
             end
-            local name = vs_msgtype[b]
-            if name then
-                label = label .. ", Message Type: " .. name
-            end
         end
         do -- Reserved
             local b = first % 16
             local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+        end
+        local label = labels_22[first]
+        if label == nil then
+            label = ""
+            local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+            if name_msgtype then
+                label = label .. ", Message Type: " .. name_msgtype
+            end
+            labels_22[first] = label
         end
         if label ~= "" then
             flags:append_text(label)
