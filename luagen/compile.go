@@ -194,7 +194,7 @@ func (w *fnWriter) checkValue(indent int, f *spec.Field, v, item string) {
 
 // bits adds the bit fields of a flags byte (whole) under its item, and
 // names the set ones in the item's text as Wireshark's bitmask items do.
-func (w *fnWriter) bits(indent int, bits []*spec.Field, item, off, whole string) {
+func (w *fnWriter) bits(indent int, bits []*spec.Field, item, rng, whole string) {
 	// The label depends on the byte alone: made once per value.
 	w.g.labelMemos++
 	memo := fmt.Sprintf("labels_%d", w.g.labelMemos)
@@ -218,7 +218,7 @@ func (w *fnWriter) bits(indent int, bits []*spec.Field, item, off, whole string)
 		w.line(indent, "do -- %s", f.Name)
 		in := indent + 1
 		w.line(in, "local b = %s", w.extract(f, whole))
-		w.line(in, "local bit_item = %s", w.add(item, f, "range("+off+", 1)", "b", ""))
+		w.line(in, "local bit_item = %s", w.add(item, f, rng, "b", ""))
 		w.setFlag(in, f, "b")
 		if f == spec.MsgType && w.packet != nil {
 			w.line(in, "type_item = bit_item")
@@ -380,8 +380,8 @@ func (w *fnWriter) integer(indent int, e *spec.Element, tree string) {
 		w.line(in, "if pos + %d > limit or pos + %d > AVAIL then", size, size)
 		w.line(in+1, "need(pos, limit, %d, %s, %s)", size, w.abbrev(f), quote(f.Name))
 		w.line(in, "end")
-		w.line(in, "local v = u%d(pos)", size*8)
-		w.line(in, "local item = %s", w.add(tree, f, "range(pos, "+n+")", "v", ""))
+		w.line(in, "local v, r = u%d(pos), range(pos, %d)", size*8, size)
+		w.line(in, "local item = %s", w.add(tree, f, "r", "v", ""))
 	} else {
 		n = "n"
 		w.line(in, "local v, n = field_varint(pos, limit, %s)", w.abbrev(f))
@@ -393,7 +393,7 @@ func (w *fnWriter) integer(indent int, e *spec.Element, tree string) {
 	w.setFlag(in, f, "v")
 	w.checkValue(in, f, "v", "item")
 	if len(e.Bits) > 0 {
-		w.bits(in, e.Bits, "item", "pos", "v")
+		w.bits(in, e.Bits, "item", "r", "v")
 	}
 	w.line(in, "pos = pos + %s", n)
 	w.role(in, e, "v", `""`, "item")
@@ -549,7 +549,8 @@ func flagFields(els []spec.Element, into map[*spec.Field]bool) {
 // Remaining Length the runtime has read.
 func (w *fnWriter) fixedHeader(p *spec.Packet) {
 	w.line(1, "-- Fixed header: the flags of the version's layout, the Remaining Length.")
-	w.line(1, "local flags = %s", w.add("tree", spec.FixedHeader.Flags, "range(0, 1)", "first", ""))
+	w.line(1, "local r = range(0, 1) -- one TvbRange for the byte and its bits")
+	w.line(1, "local flags = %s", w.add("tree", spec.FixedHeader.Flags, "r", "first", ""))
 	w.line(1, "local type_item, required = nil, -1")
 	for i := range p.Flags {
 		l := &p.Flags[i]
@@ -570,7 +571,7 @@ func (w *fnWriter) fixedHeader(p *spec.Packet) {
 				w.line(1, "%s %s then", kw, test)
 			}
 		}
-		w.bits(in, l.Bits, "flags", "0", "first")
+		w.bits(in, l.Bits, "flags", "r", "first")
 		w.line(in, "required = %d", l.Required)
 	}
 	if len(p.Flags) > 1 {

@@ -1211,11 +1211,12 @@ do
     local function dissect_reserved(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
-        local flags = tree:add(pf_hdrflags, range(0, 1), first)
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree:add(pf_hdrflags, r, first)
         local type_item, required = nil, -1
         do -- Message Type
             local b = floor(first / 16) % 16
-            local bit_item = flags:add(pf_msgtype, range(0, 1))
+            local bit_item = flags:add(pf_msgtype, r)
             type_item = bit_item
             if vs_msgtype[b] == nil then
                 note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -1225,7 +1226,7 @@ do
         end
         do -- Reserved
             local b = first % 16
-            local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+            local bit_item = flags:add(pf_hdr_reserved, r)
         end
         local label = labels_1[first]
         if label == nil then
@@ -1274,11 +1275,12 @@ do
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         local flag_conflag_uname, flag_conflag_passwd, flag_conflag_willflag = 0, 0, 0 -- flags later fields depend on
         -- Fixed header: the flags of the version's layout, the Remaining Length.
-        local flags = tree:add(pf_hdrflags, range(0, 1), first)
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree:add(pf_hdrflags, r, first)
         local type_item, required = nil, -1
         do -- Message Type
             local b = floor(first / 16) % 16
-            local bit_item = flags:add(pf_msgtype, range(0, 1))
+            local bit_item = flags:add(pf_msgtype, r)
             type_item = bit_item
             if vs_msgtype[b] == nil then
                 note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -1288,7 +1290,7 @@ do
         end
         do -- Reserved
             local b = first % 16
-            local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+            local bit_item = flags:add(pf_hdr_reserved, r)
         end
         local label = labels_2[first]
         if label == nil then
@@ -1336,8 +1338,8 @@ do
             if pos + 1 > limit or pos + 1 > AVAIL then
                 need(pos, limit, 1, F.ver.abbrev, "Version")
             end
-            local v = u8(pos)
-            local item = tree:add(pf_ver, range(pos, 1), v)
+            local v, r = u8(pos), range(pos, 1)
+            local item = tree:add(pf_ver, r, v)
             if vs_version[v] == nil then
                 note(item, RULE.undefined_value, F.ver.abbrev, v)
             end
@@ -1353,25 +1355,25 @@ do
             if pos + 1 > limit or pos + 1 > AVAIL then
                 need(pos, limit, 1, F.conflags.abbrev, "Connect Flags")
             end
-            local v = u8(pos)
-            local item = tree:add(pf_conflags, range(pos, 1), v)
+            local v, r = u8(pos), range(pos, 1)
+            local item = tree:add(pf_conflags, r, v)
             do -- User Name Flag
                 local b = floor(v / 128) % 2
-                local bit_item = item:add(pf_conflag_uname, range(pos, 1))
+                local bit_item = item:add(pf_conflag_uname, r)
                 flag_conflag_uname = b
             end
             do -- Password Flag
                 local b = floor(v / 64) % 2
-                local bit_item = item:add(pf_conflag_passwd, range(pos, 1))
+                local bit_item = item:add(pf_conflag_passwd, r)
                 flag_conflag_passwd = b
             end
             do -- Will Retain
                 local b = floor(v / 32) % 2
-                local bit_item = item:add(pf_conflag_retain, range(pos, 1))
+                local bit_item = item:add(pf_conflag_retain, r)
             end
             do -- QoS Level
                 local b = floor(v / 8) % 4
-                local bit_item = item:add(pf_conflag_qos, range(pos, 1))
+                local bit_item = item:add(pf_conflag_qos, r)
                 if vs_qos[b] == nil then
                     note(bit_item, RULE.undefined_value, F.conflag_qos.abbrev, b)
                 elseif b == 3 then
@@ -1380,16 +1382,16 @@ do
             end
             do -- Will Flag
                 local b = floor(v / 4) % 2
-                local bit_item = item:add(pf_conflag_willflag, range(pos, 1))
+                local bit_item = item:add(pf_conflag_willflag, r)
                 flag_conflag_willflag = b
             end
             do -- Clean Session Flag
                 local b = floor(v / 2) % 2
-                local bit_item = item:add(pf_conflag_cleansess, range(pos, 1))
+                local bit_item = item:add(pf_conflag_cleansess, r)
             end
             do -- (Reserved)
                 local b = v % 2
-                local bit_item = item:add(pf_conflag_reserved, range(pos, 1))
+                local bit_item = item:add(pf_conflag_reserved, r)
                 if b ~= 0 then
                     note(bit_item, RULE.reserved_bits, F.conflag_reserved.abbrev)
                 end
@@ -1430,8 +1432,8 @@ do
             if pos + 2 > limit or pos + 2 > AVAIL then
                 need(pos, limit, 2, F.kalive.abbrev, "Keep Alive")
             end
-            local v = u16(pos)
-            local item = tree:add(pf_kalive, range(pos, 2), v)
+            local v, r = u16(pos), range(pos, 2)
+            local item = tree:add(pf_kalive, r, v)
             pos = pos + 2
         end
         if version == V5_0 then
@@ -1588,11 +1590,12 @@ do
     local function dissect_connack(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
-        local flags = tree:add(pf_hdrflags, range(0, 1), first)
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree:add(pf_hdrflags, r, first)
         local type_item, required = nil, -1
         do -- Message Type
             local b = floor(first / 16) % 16
-            local bit_item = flags:add(pf_msgtype, range(0, 1))
+            local bit_item = flags:add(pf_msgtype, r)
             type_item = bit_item
             if vs_msgtype[b] == nil then
                 note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -1602,7 +1605,7 @@ do
         end
         do -- Reserved
             local b = first % 16
-            local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+            local bit_item = flags:add(pf_hdr_reserved, r)
         end
         local label = labels_4[first]
         if label == nil then
@@ -1634,8 +1637,8 @@ do
                 if pos + 1 > limit or pos + 1 > AVAIL then
                     need(pos, limit, 1, F.conack_flags_reserved.abbrev, "Reserved")
                 end
-                local v = u8(pos)
-                local item = tree:add(pf_conack_flags_reserved, range(pos, 1))
+                local v, r = u8(pos), range(pos, 1)
+                local item = tree:add(pf_conack_flags_reserved, r)
                 pos = pos + 1
             end
         end
@@ -1644,18 +1647,18 @@ do
                 if pos + 1 > limit or pos + 1 > AVAIL then
                     need(pos, limit, 1, F.conack_flags.abbrev, "Acknowledge Flags")
                 end
-                local v = u8(pos)
-                local item = tree:add(pf_conack_flags, range(pos, 1), v)
+                local v, r = u8(pos), range(pos, 1)
+                local item = tree:add(pf_conack_flags, r, v)
                 do -- Reserved
                     local b = floor(v / 2) % 128
-                    local bit_item = item:add(pf_conack_flags_reserved_2, range(pos, 1))
+                    local bit_item = item:add(pf_conack_flags_reserved_2, r)
                     if b ~= 0 then
                         note(bit_item, RULE.reserved_bits, F.conack_flags_reserved_2.abbrev)
                     end
                 end
                 do -- Session Present
                     local b = v % 2
-                    local bit_item = item:add(pf_conack_flags_sp, range(pos, 1))
+                    local bit_item = item:add(pf_conack_flags_sp, r)
                 end
                 local label = labels_5[v]
                 if label == nil then
@@ -1679,8 +1682,8 @@ do
                 if pos + 1 > limit or pos + 1 > AVAIL then
                     need(pos, limit, 1, F.conack_val.abbrev, "Return Code")
                 end
-                local v = u8(pos)
-                local item = tree:add(pf_conack_val, range(pos, 1), v)
+                local v, r = u8(pos), range(pos, 1)
+                local item = tree:add(pf_conack_val, r, v)
                 if vs_conack[v] == nil then
                     note(item, RULE.undefined_value, F.conack_val.abbrev, v)
                 end
@@ -1692,8 +1695,8 @@ do
                 if pos + 1 > limit or pos + 1 > AVAIL then
                     need(pos, limit, 1, F.connack_reason_code.abbrev, "Reason Code")
                 end
-                local v = u8(pos)
-                local item = tree:add(pf_connack_reason_code, range(pos, 1), v)
+                local v, r = u8(pos), range(pos, 1)
+                local item = tree:add(pf_connack_reason_code, r, v)
                 if vs_rc_connack[v] == nil then
                     note(item, RULE.undefined_value, F.connack_reason_code.abbrev, v)
                 end
@@ -1721,11 +1724,12 @@ do
         local flag_qos = 0 -- flags later fields depend on
         local topic, topic_seen, topic_empty = "", false, false
         -- Fixed header: the flags of the version's layout, the Remaining Length.
-        local flags = tree:add(pf_hdrflags, range(0, 1), first)
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree:add(pf_hdrflags, r, first)
         local type_item, required = nil, -1
         do -- Message Type
             local b = floor(first / 16) % 16
-            local bit_item = flags:add(pf_msgtype, range(0, 1))
+            local bit_item = flags:add(pf_msgtype, r)
             type_item = bit_item
             if vs_msgtype[b] == nil then
                 note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -1735,11 +1739,11 @@ do
         end
         do -- DUP Flag
             local b = floor(first / 8) % 2
-            local bit_item = flags:add(pf_dupflag, range(0, 1))
+            local bit_item = flags:add(pf_dupflag, r)
         end
         do -- QoS Level
             local b = floor(first / 2) % 4
-            local bit_item = flags:add(pf_qos, range(0, 1))
+            local bit_item = flags:add(pf_qos, r)
             flag_qos = b
             if vs_qos[b] == nil then
                 note(bit_item, RULE.undefined_value, F.qos.abbrev, b)
@@ -1749,7 +1753,7 @@ do
         end
         do -- Retain
             local b = first % 2
-            local bit_item = flags:add(pf_retain, range(0, 1))
+            local bit_item = flags:add(pf_retain, r)
         end
         local label = labels_6[first]
         if label == nil then
@@ -1820,8 +1824,8 @@ do
                 if pos + 2 > limit or pos + 2 > AVAIL then
                     need(pos, limit, 2, F.msgid.abbrev, "Message Identifier")
                 end
-                local v = u16(pos)
-                local item = tree:add(pf_msgid, range(pos, 2), v)
+                local v, r = u16(pos), range(pos, 2)
+                local item = tree:add(pf_msgid, r, v)
                 pos = pos + 2
                 D.packet_id = v
                 if v == 0 then
@@ -1883,11 +1887,12 @@ do
     local function dissect_puback(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
-        local flags = tree:add(pf_hdrflags, range(0, 1), first)
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree:add(pf_hdrflags, r, first)
         local type_item, required = nil, -1
         do -- Message Type
             local b = floor(first / 16) % 16
-            local bit_item = flags:add(pf_msgtype, range(0, 1))
+            local bit_item = flags:add(pf_msgtype, r)
             type_item = bit_item
             if vs_msgtype[b] == nil then
                 note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -1897,7 +1902,7 @@ do
         end
         do -- Reserved
             local b = first % 16
-            local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+            local bit_item = flags:add(pf_hdr_reserved, r)
         end
         local label = labels_7[first]
         if label == nil then
@@ -1928,8 +1933,8 @@ do
             if pos + 2 > limit or pos + 2 > AVAIL then
                 need(pos, limit, 2, F.msgid.abbrev, "Message Identifier")
             end
-            local v = u16(pos)
-            local item = tree:add(pf_msgid, range(pos, 2), v)
+            local v, r = u16(pos), range(pos, 2)
+            local item = tree:add(pf_msgid, r, v)
             pos = pos + 2
             D.packet_id = v
             if v == 0 then
@@ -1941,8 +1946,8 @@ do
                 if pos + 1 > limit or pos + 1 > AVAIL then
                     need(pos, limit, 1, F.puback_reason_code.abbrev, "Reason Code")
                 end
-                local v = u8(pos)
-                local item = tree:add(pf_puback_reason_code, range(pos, 1), v)
+                local v, r = u8(pos), range(pos, 1)
+                local item = tree:add(pf_puback_reason_code, r, v)
                 if vs_rc_puback[v] == nil then
                     note(item, RULE.undefined_value, F.puback_reason_code.abbrev, v)
                 end
@@ -1967,11 +1972,12 @@ do
     local function dissect_pubrec(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
-        local flags = tree:add(pf_hdrflags, range(0, 1), first)
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree:add(pf_hdrflags, r, first)
         local type_item, required = nil, -1
         do -- Message Type
             local b = floor(first / 16) % 16
-            local bit_item = flags:add(pf_msgtype, range(0, 1))
+            local bit_item = flags:add(pf_msgtype, r)
             type_item = bit_item
             if vs_msgtype[b] == nil then
                 note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -1981,7 +1987,7 @@ do
         end
         do -- Reserved
             local b = first % 16
-            local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+            local bit_item = flags:add(pf_hdr_reserved, r)
         end
         local label = labels_8[first]
         if label == nil then
@@ -2012,8 +2018,8 @@ do
             if pos + 2 > limit or pos + 2 > AVAIL then
                 need(pos, limit, 2, F.msgid.abbrev, "Message Identifier")
             end
-            local v = u16(pos)
-            local item = tree:add(pf_msgid, range(pos, 2), v)
+            local v, r = u16(pos), range(pos, 2)
+            local item = tree:add(pf_msgid, r, v)
             pos = pos + 2
             D.packet_id = v
             if v == 0 then
@@ -2025,8 +2031,8 @@ do
                 if pos + 1 > limit or pos + 1 > AVAIL then
                     need(pos, limit, 1, F.pubrec_reason_code.abbrev, "Reason Code")
                 end
-                local v = u8(pos)
-                local item = tree:add(pf_pubrec_reason_code, range(pos, 1), v)
+                local v, r = u8(pos), range(pos, 1)
+                local item = tree:add(pf_pubrec_reason_code, r, v)
                 if vs_rc_puback[v] == nil then
                     note(item, RULE.undefined_value, F.pubrec_reason_code.abbrev, v)
                 end
@@ -2052,12 +2058,13 @@ do
     local function dissect_pubrel(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
-        local flags = tree:add(pf_hdrflags, range(0, 1), first)
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree:add(pf_hdrflags, r, first)
         local type_item, required = nil, -1
         if version == V3_1 then
             do -- Message Type
                 local b = floor(first / 16) % 16
-                local bit_item = flags:add(pf_msgtype, range(0, 1))
+                local bit_item = flags:add(pf_msgtype, r)
                 type_item = bit_item
                 if vs_msgtype[b] == nil then
                     note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -2067,11 +2074,11 @@ do
             end
             do -- DUP Flag
                 local b = floor(first / 8) % 2
-                local bit_item = flags:add(pf_dupflag, range(0, 1))
+                local bit_item = flags:add(pf_dupflag, r)
             end
             do -- QoS Level
                 local b = floor(first / 2) % 4
-                local bit_item = flags:add(pf_qos, range(0, 1))
+                local bit_item = flags:add(pf_qos, r)
                 if vs_qos[b] == nil then
                     note(bit_item, RULE.undefined_value, F.qos.abbrev, b)
                 elseif b == 3 then
@@ -2080,7 +2087,7 @@ do
             end
             do -- Reserved
                 local b = first % 2
-                local bit_item = flags:add(pf_retain_reserved, range(0, 1))
+                local bit_item = flags:add(pf_retain_reserved, r)
             end
             local label = labels_9[first]
             if label == nil then
@@ -2105,7 +2112,7 @@ do
         else
             do -- Message Type
                 local b = floor(first / 16) % 16
-                local bit_item = flags:add(pf_msgtype, range(0, 1))
+                local bit_item = flags:add(pf_msgtype, r)
                 type_item = bit_item
                 if vs_msgtype[b] == nil then
                     note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -2115,7 +2122,7 @@ do
             end
             do -- Reserved
                 local b = first % 16
-                local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+                local bit_item = flags:add(pf_hdr_reserved, r)
             end
             local label = labels_10[first]
             if label == nil then
@@ -2147,8 +2154,8 @@ do
             if pos + 2 > limit or pos + 2 > AVAIL then
                 need(pos, limit, 2, F.msgid.abbrev, "Message Identifier")
             end
-            local v = u16(pos)
-            local item = tree:add(pf_msgid, range(pos, 2), v)
+            local v, r = u16(pos), range(pos, 2)
+            local item = tree:add(pf_msgid, r, v)
             pos = pos + 2
             D.packet_id = v
             if v == 0 then
@@ -2160,8 +2167,8 @@ do
                 if pos + 1 > limit or pos + 1 > AVAIL then
                     need(pos, limit, 1, F.pubrel_reason_code.abbrev, "Reason Code")
                 end
-                local v = u8(pos)
-                local item = tree:add(pf_pubrel_reason_code, range(pos, 1), v)
+                local v, r = u8(pos), range(pos, 1)
+                local item = tree:add(pf_pubrel_reason_code, r, v)
                 if vs_rc_pubrel[v] == nil then
                     note(item, RULE.undefined_value, F.pubrel_reason_code.abbrev, v)
                 end
@@ -2186,11 +2193,12 @@ do
     local function dissect_pubcomp(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
-        local flags = tree:add(pf_hdrflags, range(0, 1), first)
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree:add(pf_hdrflags, r, first)
         local type_item, required = nil, -1
         do -- Message Type
             local b = floor(first / 16) % 16
-            local bit_item = flags:add(pf_msgtype, range(0, 1))
+            local bit_item = flags:add(pf_msgtype, r)
             type_item = bit_item
             if vs_msgtype[b] == nil then
                 note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -2200,7 +2208,7 @@ do
         end
         do -- Reserved
             local b = first % 16
-            local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+            local bit_item = flags:add(pf_hdr_reserved, r)
         end
         local label = labels_11[first]
         if label == nil then
@@ -2231,8 +2239,8 @@ do
             if pos + 2 > limit or pos + 2 > AVAIL then
                 need(pos, limit, 2, F.msgid.abbrev, "Message Identifier")
             end
-            local v = u16(pos)
-            local item = tree:add(pf_msgid, range(pos, 2), v)
+            local v, r = u16(pos), range(pos, 2)
+            local item = tree:add(pf_msgid, r, v)
             pos = pos + 2
             D.packet_id = v
             if v == 0 then
@@ -2244,8 +2252,8 @@ do
                 if pos + 1 > limit or pos + 1 > AVAIL then
                     need(pos, limit, 1, F.pubcomp_reason_code.abbrev, "Reason Code")
                 end
-                local v = u8(pos)
-                local item = tree:add(pf_pubcomp_reason_code, range(pos, 1), v)
+                local v, r = u8(pos), range(pos, 1)
+                local item = tree:add(pf_pubcomp_reason_code, r, v)
                 if vs_rc_pubrel[v] == nil then
                     note(item, RULE.undefined_value, F.pubcomp_reason_code.abbrev, v)
                 end
@@ -2274,12 +2282,13 @@ do
     local function dissect_subscribe(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
-        local flags = tree:add(pf_hdrflags, range(0, 1), first)
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree:add(pf_hdrflags, r, first)
         local type_item, required = nil, -1
         if version == V3_1 then
             do -- Message Type
                 local b = floor(first / 16) % 16
-                local bit_item = flags:add(pf_msgtype, range(0, 1))
+                local bit_item = flags:add(pf_msgtype, r)
                 type_item = bit_item
                 if vs_msgtype[b] == nil then
                     note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -2289,11 +2298,11 @@ do
             end
             do -- DUP Flag
                 local b = floor(first / 8) % 2
-                local bit_item = flags:add(pf_dupflag, range(0, 1))
+                local bit_item = flags:add(pf_dupflag, r)
             end
             do -- QoS Level
                 local b = floor(first / 2) % 4
-                local bit_item = flags:add(pf_qos, range(0, 1))
+                local bit_item = flags:add(pf_qos, r)
                 if vs_qos[b] == nil then
                     note(bit_item, RULE.undefined_value, F.qos.abbrev, b)
                 elseif b == 3 then
@@ -2302,7 +2311,7 @@ do
             end
             do -- Reserved
                 local b = first % 2
-                local bit_item = flags:add(pf_retain_reserved, range(0, 1))
+                local bit_item = flags:add(pf_retain_reserved, r)
             end
             local label = labels_12[first]
             if label == nil then
@@ -2327,7 +2336,7 @@ do
         else
             do -- Message Type
                 local b = floor(first / 16) % 16
-                local bit_item = flags:add(pf_msgtype, range(0, 1))
+                local bit_item = flags:add(pf_msgtype, r)
                 type_item = bit_item
                 if vs_msgtype[b] == nil then
                     note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -2337,7 +2346,7 @@ do
             end
             do -- Reserved
                 local b = first % 16
-                local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+                local bit_item = flags:add(pf_hdr_reserved, r)
             end
             local label = labels_13[first]
             if label == nil then
@@ -2369,8 +2378,8 @@ do
             if pos + 2 > limit or pos + 2 > AVAIL then
                 need(pos, limit, 2, F.msgid.abbrev, "Message Identifier")
             end
-            local v = u16(pos)
-            local item = tree:add(pf_msgid, range(pos, 2), v)
+            local v, r = u16(pos), range(pos, 2)
+            local item = tree:add(pf_msgid, r, v)
             pos = pos + 2
             D.packet_id = v
             if v == 0 then
@@ -2418,18 +2427,18 @@ do
                         if pos + 1 > limit or pos + 1 > AVAIL then
                             need(pos, limit, 1, F.subscription_options.abbrev, "Subscription Options")
                         end
-                        local v = u8(pos)
-                        local item = tree:add(pf_subscription_options, range(pos, 1), v)
+                        local v, r = u8(pos), range(pos, 1)
+                        local item = tree:add(pf_subscription_options, r, v)
                         do -- Reserved
                             local b = floor(v / 64) % 4
-                            local bit_item = item:add(pf_subscription_options_reserved, range(pos, 1))
+                            local bit_item = item:add(pf_subscription_options_reserved, r)
                             if b ~= 0 then
                                 note(bit_item, RULE.reserved_bits, F.subscription_options_reserved.abbrev)
                             end
                         end
                         do -- Retain Handling
                             local b = floor(v / 16) % 4
-                            local bit_item = item:add(pf_subscription_options_retain, range(pos, 1))
+                            local bit_item = item:add(pf_subscription_options_retain, r)
                             if vs_retain_handling[b] == nil then
                                 note(bit_item, RULE.undefined_value, F.subscription_options_retain.abbrev, b)
                             elseif b == 3 then
@@ -2438,15 +2447,15 @@ do
                         end
                         do -- Retain As Published
                             local b = floor(v / 8) % 2
-                            local bit_item = item:add(pf_subscription_options_rap, range(pos, 1))
+                            local bit_item = item:add(pf_subscription_options_rap, r)
                         end
                         do -- No Local
                             local b = floor(v / 4) % 2
-                            local bit_item = item:add(pf_subscription_options_nl, range(pos, 1))
+                            local bit_item = item:add(pf_subscription_options_nl, r)
                         end
                         do -- QoS
                             local b = v % 4
-                            local bit_item = item:add(pf_subscription_options_qos, range(pos, 1))
+                            local bit_item = item:add(pf_subscription_options_qos, r)
                             if vs_qos[b] == nil then
                                 note(bit_item, RULE.undefined_value, F.subscription_options_qos.abbrev, b)
                             elseif b == 3 then
@@ -2483,8 +2492,8 @@ do
                         if pos + 1 > limit or pos + 1 > AVAIL then
                             need(pos, limit, 1, F.sub_qos.abbrev, "Requested QoS")
                         end
-                        local v = u8(pos)
-                        local item = tree:add(pf_sub_qos, range(pos, 1), v)
+                        local v, r = u8(pos), range(pos, 1)
+                        local item = tree:add(pf_sub_qos, r, v)
                         if vs_qos[v] == nil then
                             note(item, RULE.undefined_value, F.sub_qos.abbrev, v)
                         elseif v == 3 then
@@ -2511,11 +2520,12 @@ do
     local function dissect_suback(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
-        local flags = tree:add(pf_hdrflags, range(0, 1), first)
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree:add(pf_hdrflags, r, first)
         local type_item, required = nil, -1
         do -- Message Type
             local b = floor(first / 16) % 16
-            local bit_item = flags:add(pf_msgtype, range(0, 1))
+            local bit_item = flags:add(pf_msgtype, r)
             type_item = bit_item
             if vs_msgtype[b] == nil then
                 note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -2525,7 +2535,7 @@ do
         end
         do -- Reserved
             local b = first % 16
-            local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+            local bit_item = flags:add(pf_hdr_reserved, r)
         end
         local label = labels_15[first]
         if label == nil then
@@ -2556,8 +2566,8 @@ do
             if pos + 2 > limit or pos + 2 > AVAIL then
                 need(pos, limit, 2, F.msgid.abbrev, "Message Identifier")
             end
-            local v = u16(pos)
-            local item = tree:add(pf_msgid, range(pos, 2), v)
+            local v, r = u16(pos), range(pos, 2)
+            local item = tree:add(pf_msgid, r, v)
             pos = pos + 2
             D.packet_id = v
             if v == 0 then
@@ -2579,8 +2589,8 @@ do
                         if pos + 1 > limit or pos + 1 > AVAIL then
                             need(pos, limit, 1, F.suback_qos.abbrev, "Granted QoS")
                         end
-                        local v = u8(pos)
-                        local item = tree:add(pf_suback_qos, range(pos, 1), v)
+                        local v, r = u8(pos), range(pos, 1)
+                        local item = tree:add(pf_suback_qos, r, v)
                         if vs_subqos[v] == nil then
                             note(item, RULE.undefined_value, F.suback_qos.abbrev, v)
                         elseif v == 3 then
@@ -2603,8 +2613,8 @@ do
                         if pos + 1 > limit or pos + 1 > AVAIL then
                             need(pos, limit, 1, F.suback_reason_code.abbrev, "Reason Code")
                         end
-                        local v = u8(pos)
-                        local item = tree:add(pf_suback_reason_code, range(pos, 1), v)
+                        local v, r = u8(pos), range(pos, 1)
+                        local item = tree:add(pf_suback_reason_code, r, v)
                         if vs_rc_suback[v] == nil then
                             note(item, RULE.undefined_value, F.suback_reason_code.abbrev, v)
                         end
@@ -2629,12 +2639,13 @@ do
     local function dissect_unsubscribe(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
-        local flags = tree:add(pf_hdrflags, range(0, 1), first)
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree:add(pf_hdrflags, r, first)
         local type_item, required = nil, -1
         if version == V3_1 then
             do -- Message Type
                 local b = floor(first / 16) % 16
-                local bit_item = flags:add(pf_msgtype, range(0, 1))
+                local bit_item = flags:add(pf_msgtype, r)
                 type_item = bit_item
                 if vs_msgtype[b] == nil then
                     note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -2644,11 +2655,11 @@ do
             end
             do -- DUP Flag
                 local b = floor(first / 8) % 2
-                local bit_item = flags:add(pf_dupflag, range(0, 1))
+                local bit_item = flags:add(pf_dupflag, r)
             end
             do -- QoS Level
                 local b = floor(first / 2) % 4
-                local bit_item = flags:add(pf_qos, range(0, 1))
+                local bit_item = flags:add(pf_qos, r)
                 if vs_qos[b] == nil then
                     note(bit_item, RULE.undefined_value, F.qos.abbrev, b)
                 elseif b == 3 then
@@ -2657,7 +2668,7 @@ do
             end
             do -- Reserved
                 local b = first % 2
-                local bit_item = flags:add(pf_retain_reserved, range(0, 1))
+                local bit_item = flags:add(pf_retain_reserved, r)
             end
             local label = labels_16[first]
             if label == nil then
@@ -2682,7 +2693,7 @@ do
         else
             do -- Message Type
                 local b = floor(first / 16) % 16
-                local bit_item = flags:add(pf_msgtype, range(0, 1))
+                local bit_item = flags:add(pf_msgtype, r)
                 type_item = bit_item
                 if vs_msgtype[b] == nil then
                     note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -2692,7 +2703,7 @@ do
             end
             do -- Reserved
                 local b = first % 16
-                local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+                local bit_item = flags:add(pf_hdr_reserved, r)
             end
             local label = labels_17[first]
             if label == nil then
@@ -2724,8 +2735,8 @@ do
             if pos + 2 > limit or pos + 2 > AVAIL then
                 need(pos, limit, 2, F.msgid.abbrev, "Message Identifier")
             end
-            local v = u16(pos)
-            local item = tree:add(pf_msgid, range(pos, 2), v)
+            local v, r = u16(pos), range(pos, 2)
+            local item = tree:add(pf_msgid, r, v)
             pos = pos + 2
             D.packet_id = v
             if v == 0 then
@@ -2784,11 +2795,12 @@ do
     local function dissect_unsuback(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
-        local flags = tree:add(pf_hdrflags, range(0, 1), first)
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree:add(pf_hdrflags, r, first)
         local type_item, required = nil, -1
         do -- Message Type
             local b = floor(first / 16) % 16
-            local bit_item = flags:add(pf_msgtype, range(0, 1))
+            local bit_item = flags:add(pf_msgtype, r)
             type_item = bit_item
             if vs_msgtype[b] == nil then
                 note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -2798,7 +2810,7 @@ do
         end
         do -- Reserved
             local b = first % 16
-            local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+            local bit_item = flags:add(pf_hdr_reserved, r)
         end
         local label = labels_18[first]
         if label == nil then
@@ -2829,8 +2841,8 @@ do
             if pos + 2 > limit or pos + 2 > AVAIL then
                 need(pos, limit, 2, F.msgid.abbrev, "Message Identifier")
             end
-            local v = u16(pos)
-            local item = tree:add(pf_msgid, range(pos, 2), v)
+            local v, r = u16(pos), range(pos, 2)
+            local item = tree:add(pf_msgid, r, v)
             pos = pos + 2
             D.packet_id = v
             if v == 0 then
@@ -2852,8 +2864,8 @@ do
                         if pos + 1 > limit or pos + 1 > AVAIL then
                             need(pos, limit, 1, F.unsuback_reason_code.abbrev, "Reason Code")
                         end
-                        local v = u8(pos)
-                        local item = tree:add(pf_unsuback_reason_code, range(pos, 1), v)
+                        local v, r = u8(pos), range(pos, 1)
+                        local item = tree:add(pf_unsuback_reason_code, r, v)
                         if vs_rc_unsuback[v] == nil then
                             note(item, RULE.undefined_value, F.unsuback_reason_code.abbrev, v)
                         end
@@ -2876,11 +2888,12 @@ do
     local function dissect_pingreq(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
-        local flags = tree:add(pf_hdrflags, range(0, 1), first)
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree:add(pf_hdrflags, r, first)
         local type_item, required = nil, -1
         do -- Message Type
             local b = floor(first / 16) % 16
-            local bit_item = flags:add(pf_msgtype, range(0, 1))
+            local bit_item = flags:add(pf_msgtype, r)
             type_item = bit_item
             if vs_msgtype[b] == nil then
                 note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -2890,7 +2903,7 @@ do
         end
         do -- Reserved
             local b = first % 16
-            local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+            local bit_item = flags:add(pf_hdr_reserved, r)
         end
         local label = labels_19[first]
         if label == nil then
@@ -2931,11 +2944,12 @@ do
     local function dissect_pingresp(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
-        local flags = tree:add(pf_hdrflags, range(0, 1), first)
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree:add(pf_hdrflags, r, first)
         local type_item, required = nil, -1
         do -- Message Type
             local b = floor(first / 16) % 16
-            local bit_item = flags:add(pf_msgtype, range(0, 1))
+            local bit_item = flags:add(pf_msgtype, r)
             type_item = bit_item
             if vs_msgtype[b] == nil then
                 note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -2945,7 +2959,7 @@ do
         end
         do -- Reserved
             local b = first % 16
-            local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+            local bit_item = flags:add(pf_hdr_reserved, r)
         end
         local label = labels_20[first]
         if label == nil then
@@ -2987,11 +3001,12 @@ do
     local function dissect_disconnect(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
-        local flags = tree:add(pf_hdrflags, range(0, 1), first)
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree:add(pf_hdrflags, r, first)
         local type_item, required = nil, -1
         do -- Message Type
             local b = floor(first / 16) % 16
-            local bit_item = flags:add(pf_msgtype, range(0, 1))
+            local bit_item = flags:add(pf_msgtype, r)
             type_item = bit_item
             if vs_msgtype[b] == nil then
                 note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -3001,7 +3016,7 @@ do
         end
         do -- Reserved
             local b = first % 16
-            local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+            local bit_item = flags:add(pf_hdr_reserved, r)
         end
         local label = labels_21[first]
         if label == nil then
@@ -3033,8 +3048,8 @@ do
                 if pos + 1 > limit or pos + 1 > AVAIL then
                     need(pos, limit, 1, F.disconnect_reason_code.abbrev, "Reason Code")
                 end
-                local v = u8(pos)
-                local item = tree:add(pf_disconnect_reason_code, range(pos, 1), v)
+                local v, r = u8(pos), range(pos, 1)
+                local item = tree:add(pf_disconnect_reason_code, r, v)
                 if vs_rc_disconnect[v] == nil then
                     note(item, RULE.undefined_value, F.disconnect_reason_code.abbrev, v)
                 end
@@ -3059,11 +3074,12 @@ do
     local function dissect_auth(d, tree)
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
-        local flags = tree:add(pf_hdrflags, range(0, 1), first)
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree:add(pf_hdrflags, r, first)
         local type_item, required = nil, -1
         do -- Message Type
             local b = floor(first / 16) % 16
-            local bit_item = flags:add(pf_msgtype, range(0, 1))
+            local bit_item = flags:add(pf_msgtype, r)
             type_item = bit_item
             if vs_msgtype[b] == nil then
                 note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -3073,7 +3089,7 @@ do
         end
         do -- Reserved
             local b = first % 16
-            local bit_item = flags:add(pf_hdr_reserved, range(0, 1))
+            local bit_item = flags:add(pf_hdr_reserved, r)
         end
         local label = labels_22[first]
         if label == nil then
@@ -3108,8 +3124,8 @@ do
                 if pos + 1 > limit or pos + 1 > AVAIL then
                     need(pos, limit, 1, F.auth_reason_code.abbrev, "Reason Code")
                 end
-                local v = u8(pos)
-                local item = tree:add(pf_auth_reason_code, range(pos, 1), v)
+                local v, r = u8(pos), range(pos, 1)
+                local item = tree:add(pf_auth_reason_code, r, v)
                 if vs_rc_auth[v] == nil then
                     note(item, RULE.undefined_value, F.auth_reason_code.abbrev, v)
                 end
@@ -3146,8 +3162,8 @@ PROPERTIES[0x01] = {
             if pos + 1 > limit or pos + 1 > AVAIL then
                 need(pos, limit, 1, F.prop_number.abbrev, "Value")
             end
-            local v = u8(pos)
-            local item = tree:add(pf_prop_number, range(pos, 1), v)
+            local v, r = u8(pos), range(pos, 1)
+            local item = tree:add(pf_prop_number, r, v)
             pos = pos + 1
         end
         return pos
@@ -3164,8 +3180,8 @@ PROPERTIES[0x02] = {
             if pos + 4 > limit or pos + 4 > AVAIL then
                 need(pos, limit, 4, F.prop_number.abbrev, "Value")
             end
-            local v = u32(pos)
-            local item = tree:add(pf_prop_number, range(pos, 4), v)
+            local v, r = u32(pos), range(pos, 4)
+            local item = tree:add(pf_prop_number, r, v)
             pos = pos + 4
         end
         return pos
@@ -3290,8 +3306,8 @@ PROPERTIES[0x11] = {
             if pos + 4 > limit or pos + 4 > AVAIL then
                 need(pos, limit, 4, F.prop_number.abbrev, "Value")
             end
-            local v = u32(pos)
-            local item = tree:add(pf_prop_number, range(pos, 4), v)
+            local v, r = u32(pos), range(pos, 4)
+            local item = tree:add(pf_prop_number, r, v)
             pos = pos + 4
         end
         return pos
@@ -3340,8 +3356,8 @@ PROPERTIES[0x13] = {
             if pos + 2 > limit or pos + 2 > AVAIL then
                 need(pos, limit, 2, F.prop_number.abbrev, "Value")
             end
-            local v = u16(pos)
-            local item = tree:add(pf_prop_number, range(pos, 2), v)
+            local v, r = u16(pos), range(pos, 2)
+            local item = tree:add(pf_prop_number, r, v)
             pos = pos + 2
         end
         return pos
@@ -3417,8 +3433,8 @@ PROPERTIES[0x17] = {
             if pos + 1 > limit or pos + 1 > AVAIL then
                 need(pos, limit, 1, F.prop_number.abbrev, "Value")
             end
-            local v = u8(pos)
-            local item = tree:add(pf_prop_number, range(pos, 1), v)
+            local v, r = u8(pos), range(pos, 1)
+            local item = tree:add(pf_prop_number, r, v)
             pos = pos + 1
         end
         return pos
@@ -3435,8 +3451,8 @@ PROPERTIES[0x18] = {
             if pos + 4 > limit or pos + 4 > AVAIL then
                 need(pos, limit, 4, F.prop_number.abbrev, "Value")
             end
-            local v = u32(pos)
-            local item = tree:add(pf_prop_number, range(pos, 4), v)
+            local v, r = u32(pos), range(pos, 4)
+            local item = tree:add(pf_prop_number, r, v)
             pos = pos + 4
         end
         return pos
@@ -3453,8 +3469,8 @@ PROPERTIES[0x19] = {
             if pos + 1 > limit or pos + 1 > AVAIL then
                 need(pos, limit, 1, F.prop_number.abbrev, "Value")
             end
-            local v = u8(pos)
-            local item = tree:add(pf_prop_number, range(pos, 1), v)
+            local v, r = u8(pos), range(pos, 1)
+            local item = tree:add(pf_prop_number, r, v)
             pos = pos + 1
         end
         return pos
@@ -3567,8 +3583,8 @@ PROPERTIES[0x21] = {
             if pos + 2 > limit or pos + 2 > AVAIL then
                 need(pos, limit, 2, F.prop_number.abbrev, "Value")
             end
-            local v = u16(pos)
-            local item = tree:add(pf_prop_number, range(pos, 2), v)
+            local v, r = u16(pos), range(pos, 2)
+            local item = tree:add(pf_prop_number, r, v)
             pos = pos + 2
         end
         return pos
@@ -3585,8 +3601,8 @@ PROPERTIES[0x22] = {
             if pos + 2 > limit or pos + 2 > AVAIL then
                 need(pos, limit, 2, F.prop_number.abbrev, "Value")
             end
-            local v = u16(pos)
-            local item = tree:add(pf_prop_number, range(pos, 2), v)
+            local v, r = u16(pos), range(pos, 2)
+            local item = tree:add(pf_prop_number, r, v)
             pos = pos + 2
         end
         return pos
@@ -3603,8 +3619,8 @@ PROPERTIES[0x23] = {
             if pos + 2 > limit or pos + 2 > AVAIL then
                 need(pos, limit, 2, F.property_topic_alias.abbrev, "Topic Alias")
             end
-            local v = u16(pos)
-            local item = tree:add(pf_property_topic_alias, range(pos, 2), v)
+            local v, r = u16(pos), range(pos, 2)
+            local item = tree:add(pf_property_topic_alias, r, v)
             pos = pos + 2
             D.alias = v
         end
@@ -3622,8 +3638,8 @@ PROPERTIES[0x24] = {
             if pos + 1 > limit or pos + 1 > AVAIL then
                 need(pos, limit, 1, F.property_max_qos.abbrev, "QoS")
             end
-            local v = u8(pos)
-            local item = tree:add(pf_property_max_qos, range(pos, 1), v)
+            local v, r = u8(pos), range(pos, 1)
+            local item = tree:add(pf_property_max_qos, r, v)
             if vs_qos[v] == nil then
                 note(item, RULE.undefined_value, F.property_max_qos.abbrev, v)
             elseif v == 3 then
@@ -3645,8 +3661,8 @@ PROPERTIES[0x25] = {
             if pos + 1 > limit or pos + 1 > AVAIL then
                 need(pos, limit, 1, F.prop_number.abbrev, "Value")
             end
-            local v = u8(pos)
-            local item = tree:add(pf_prop_number, range(pos, 1), v)
+            local v, r = u8(pos), range(pos, 1)
+            local item = tree:add(pf_prop_number, r, v)
             pos = pos + 1
         end
         return pos
@@ -3717,8 +3733,8 @@ PROPERTIES[0x27] = {
             if pos + 4 > limit or pos + 4 > AVAIL then
                 need(pos, limit, 4, F.prop_number.abbrev, "Value")
             end
-            local v = u32(pos)
-            local item = tree:add(pf_prop_number, range(pos, 4), v)
+            local v, r = u32(pos), range(pos, 4)
+            local item = tree:add(pf_prop_number, r, v)
             pos = pos + 4
         end
         return pos
@@ -3735,8 +3751,8 @@ PROPERTIES[0x28] = {
             if pos + 1 > limit or pos + 1 > AVAIL then
                 need(pos, limit, 1, F.prop_number.abbrev, "Value")
             end
-            local v = u8(pos)
-            local item = tree:add(pf_prop_number, range(pos, 1), v)
+            local v, r = u8(pos), range(pos, 1)
+            local item = tree:add(pf_prop_number, r, v)
             pos = pos + 1
         end
         return pos
@@ -3753,8 +3769,8 @@ PROPERTIES[0x29] = {
             if pos + 1 > limit or pos + 1 > AVAIL then
                 need(pos, limit, 1, F.prop_number.abbrev, "Value")
             end
-            local v = u8(pos)
-            local item = tree:add(pf_prop_number, range(pos, 1), v)
+            local v, r = u8(pos), range(pos, 1)
+            local item = tree:add(pf_prop_number, r, v)
             pos = pos + 1
         end
         return pos
@@ -3771,8 +3787,8 @@ PROPERTIES[0x2A] = {
             if pos + 1 > limit or pos + 1 > AVAIL then
                 need(pos, limit, 1, F.prop_number.abbrev, "Value")
             end
-            local v = u8(pos)
-            local item = tree:add(pf_prop_number, range(pos, 1), v)
+            local v, r = u8(pos), range(pos, 1)
+            local item = tree:add(pf_prop_number, r, v)
             pos = pos + 1
         end
         return pos
