@@ -110,11 +110,11 @@ func (w *fnWriter) add(tree string, f *spec.Field, rng, value, text string) stri
 		if text == "" {
 			text = `""`
 		}
-		return fmt.Sprintf("%s:add(%s, %s, %s)", tree, pf, rng, text)
+		return fmt.Sprintf("tree_add(%s, %s, %s, %s)", tree, pf, rng, text)
 	case f.Type.IsInteger() && f.Mask == 0:
-		return fmt.Sprintf("%s:add(%s, %s, %s)", tree, pf, rng, value)
+		return fmt.Sprintf("tree_add(%s, %s, %s, %s)", tree, pf, rng, value)
 	}
-	return fmt.Sprintf("%s:add(%s, %s)", tree, pf, rng)
+	return fmt.Sprintf("tree_add(%s, %s, %s)", tree, pf, rng)
 }
 
 // setFlag keeps the value of a field a later condition tests.

@@ -222,6 +222,11 @@ end
 -- packet, or 1.10 without TvbRange:raw) they are read from TVB.
 local SEG_MAX = 262144
 local TVB, BASE, AVAIL = nil, 0, 0
+
+-- tree_add is TreeItem:add, taken once per dissector call from its tree
+-- (every TreeItem shares it): add(item, ...) is item:add(...) without
+-- looking the method up for each item.
+local tree_add = nil
 local SEG, SEG_END = "", 0
 
 -- segment_read makes tvb the segment being read.
@@ -308,9 +313,9 @@ end
 -- reads itself). Every such item is added here.
 local function add_wire(tree, pf, off, n, text)
     if text then
-        return tree:add(pf, range(off, n), text)
+        return tree_add(tree, pf, range(off, n), text)
     end
-    return tree:add(pf, range(off, n))
+    return tree_add(tree, pf, range(off, n))
 end
 
 -- The decoder state of the packet being read, one table reset for each
@@ -443,9 +448,9 @@ local function properties(tree, pos, limit, pf, label, pf_len, context)
             length, limit - pos - n))
     end
     local block_end = pos + n + length
-    local block = tree:add(pf, range(start, n + length), "")
+    local block = tree_add(tree, pf, range(start, n + length), "")
     block:set_text(label)
-    local item = block:add(pf_len, range(pos, n), length)
+    local item = tree_add(block, pf_len, range(pos, n), length)
     if n > MAX_VARINT then
         note(item, RULE.long_varint, n)
     end
@@ -457,7 +462,7 @@ local function properties(tree, pos, limit, pf, label, pf_len, context)
             need(pos, block_end, 1, PROPERTY.id.abbrev, REASON.what_property_id)
         end
         local id = u8(pos)
-        local id_item = block:add(PROPERTY.id.pf, range(pos, 1), id)
+        local id_item = tree_add(block, PROPERTY.id.pf, range(pos, 1), id)
         pos = pos + 1
         local prop = PROPERTIES[id]
         if prop == nil then

@@ -291,6 +291,7 @@ end
 -- dissect_segment reads every packet of the TCP data in tvb, and asks TCP
 -- for more data when the last one is not complete.
 local function dissect_segment(tvb, pinfo, tree)
+    tree_add = tree.add
     local total = tvb:len()
     local c, dir = conversation(pinfo)
     local frame, visited = pinfo.number, pinfo.visited

@@ -930,6 +930,11 @@ end
 -- packet, or 1.10 without TvbRange:raw) they are read from TVB.
 local SEG_MAX = 262144
 local TVB, BASE, AVAIL = nil, 0, 0
+
+-- tree_add is TreeItem:add, taken once per dissector call from its tree
+-- (every TreeItem shares it): add(item, ...) is item:add(...) without
+-- looking the method up for each item.
+local tree_add = nil
 local SEG, SEG_END = "", 0
 
 -- segment_read makes tvb the segment being read.
@@ -1016,9 +1021,9 @@ end
 -- reads itself). Every such item is added here.
 local function add_wire(tree, pf, off, n, text)
     if text then
-        return tree:add(pf, range(off, n), text)
+        return tree_add(tree, pf, range(off, n), text)
     end
-    return tree:add(pf, range(off, n))
+    return tree_add(tree, pf, range(off, n))
 end
 
 -- The decoder state of the packet being read, one table reset for each
@@ -1151,9 +1156,9 @@ local function properties(tree, pos, limit, pf, label, pf_len, context)
             length, limit - pos - n))
     end
     local block_end = pos + n + length
-    local block = tree:add(pf, range(start, n + length), "")
+    local block = tree_add(tree, pf, range(start, n + length), "")
     block:set_text(label)
-    local item = block:add(pf_len, range(pos, n), length)
+    local item = tree_add(block, pf_len, range(pos, n), length)
     if n > MAX_VARINT then
         note(item, RULE.long_varint, n)
     end
@@ -1165,7 +1170,7 @@ local function properties(tree, pos, limit, pf, label, pf_len, context)
             need(pos, block_end, 1, PROPERTY.id.abbrev, REASON.what_property_id)
         end
         local id = u8(pos)
-        local id_item = block:add(PROPERTY.id.pf, range(pos, 1), id)
+        local id_item = tree_add(block, PROPERTY.id.pf, range(pos, 1), id)
         pos = pos + 1
         local prop = PROPERTIES[id]
         if prop == nil then
@@ -1212,11 +1217,11 @@ do
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local r = range(0, 1) -- one TvbRange for the byte and its bits
-        local flags = tree:add(pf_hdrflags, r, first)
+        local flags = tree_add(tree, pf_hdrflags, r, first)
         local type_item, required = nil, -1
         do -- Message Type
             local b = floor(first / 16) % 16
-            local bit_item = flags:add(pf_msgtype, r)
+            local bit_item = tree_add(flags, pf_msgtype, r)
             type_item = bit_item
             if vs_msgtype[b] == nil then
                 note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -1226,7 +1231,7 @@ do
         end
         do -- Reserved
             local b = first % 16
-            local bit_item = flags:add(pf_hdr_reserved, r)
+            local bit_item = tree_add(flags, pf_hdr_reserved, r)
         end
         local label = labels_1[first]
         if label == nil then
@@ -1241,7 +1246,7 @@ do
             flags:append_text(label)
         end
         required = 0
-        local length_item = tree:add(pf_len, range(1, d.length_size), d.remaining)
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
         if d.length_size > MAX_VARINT then
             note(length_item, RULE.long_varint, d.length_size)
         end
@@ -1276,11 +1281,11 @@ do
         local flag_conflag_uname, flag_conflag_passwd, flag_conflag_willflag = 0, 0, 0 -- flags later fields depend on
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local r = range(0, 1) -- one TvbRange for the byte and its bits
-        local flags = tree:add(pf_hdrflags, r, first)
+        local flags = tree_add(tree, pf_hdrflags, r, first)
         local type_item, required = nil, -1
         do -- Message Type
             local b = floor(first / 16) % 16
-            local bit_item = flags:add(pf_msgtype, r)
+            local bit_item = tree_add(flags, pf_msgtype, r)
             type_item = bit_item
             if vs_msgtype[b] == nil then
                 note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -1290,7 +1295,7 @@ do
         end
         do -- Reserved
             local b = first % 16
-            local bit_item = flags:add(pf_hdr_reserved, r)
+            local bit_item = tree_add(flags, pf_hdr_reserved, r)
         end
         local label = labels_2[first]
         if label == nil then
@@ -1305,7 +1310,7 @@ do
             flags:append_text(label)
         end
         required = 0
-        local length_item = tree:add(pf_len, range(1, d.length_size), d.remaining)
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
         if d.length_size > MAX_VARINT then
             note(length_item, RULE.long_varint, d.length_size)
         end
@@ -1317,7 +1322,7 @@ do
                 need(pos, limit, 2, F.proto_len.abbrev, REASON.what_length)
             end
             local start, n = pos, u16(pos)
-            tree:add(pf_proto_len, range(pos, 2), n)
+            tree_add(tree, pf_proto_len, range(pos, 2), n)
             pos = pos + 2
             if pos + n > limit then
                 fail(start, F.protoname.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
@@ -1339,7 +1344,7 @@ do
                 need(pos, limit, 1, F.ver.abbrev, "Version")
             end
             local v, r = u8(pos), range(pos, 1)
-            local item = tree:add(pf_ver, r, v)
+            local item = tree_add(tree, pf_ver, r, v)
             if vs_version[v] == nil then
                 note(item, RULE.undefined_value, F.ver.abbrev, v)
             end
@@ -1356,24 +1361,24 @@ do
                 need(pos, limit, 1, F.conflags.abbrev, "Connect Flags")
             end
             local v, r = u8(pos), range(pos, 1)
-            local item = tree:add(pf_conflags, r, v)
+            local item = tree_add(tree, pf_conflags, r, v)
             do -- User Name Flag
                 local b = floor(v / 128) % 2
-                local bit_item = item:add(pf_conflag_uname, r)
+                local bit_item = tree_add(item, pf_conflag_uname, r)
                 flag_conflag_uname = b
             end
             do -- Password Flag
                 local b = floor(v / 64) % 2
-                local bit_item = item:add(pf_conflag_passwd, r)
+                local bit_item = tree_add(item, pf_conflag_passwd, r)
                 flag_conflag_passwd = b
             end
             do -- Will Retain
                 local b = floor(v / 32) % 2
-                local bit_item = item:add(pf_conflag_retain, r)
+                local bit_item = tree_add(item, pf_conflag_retain, r)
             end
             do -- QoS Level
                 local b = floor(v / 8) % 4
-                local bit_item = item:add(pf_conflag_qos, r)
+                local bit_item = tree_add(item, pf_conflag_qos, r)
                 if vs_qos[b] == nil then
                     note(bit_item, RULE.undefined_value, F.conflag_qos.abbrev, b)
                 elseif b == 3 then
@@ -1382,16 +1387,16 @@ do
             end
             do -- Will Flag
                 local b = floor(v / 4) % 2
-                local bit_item = item:add(pf_conflag_willflag, r)
+                local bit_item = tree_add(item, pf_conflag_willflag, r)
                 flag_conflag_willflag = b
             end
             do -- Clean Session Flag
                 local b = floor(v / 2) % 2
-                local bit_item = item:add(pf_conflag_cleansess, r)
+                local bit_item = tree_add(item, pf_conflag_cleansess, r)
             end
             do -- (Reserved)
                 local b = v % 2
-                local bit_item = item:add(pf_conflag_reserved, r)
+                local bit_item = tree_add(item, pf_conflag_reserved, r)
                 if b ~= 0 then
                     note(bit_item, RULE.reserved_bits, F.conflag_reserved.abbrev)
                 end
@@ -1433,7 +1438,7 @@ do
                 need(pos, limit, 2, F.kalive.abbrev, "Keep Alive")
             end
             local v, r = u16(pos), range(pos, 2)
-            local item = tree:add(pf_kalive, r, v)
+            local item = tree_add(tree, pf_kalive, r, v)
             pos = pos + 2
         end
         if version == V5_0 then
@@ -1444,7 +1449,7 @@ do
                 need(pos, limit, 2, F.clientid_len.abbrev, REASON.what_length)
             end
             local start, n = pos, u16(pos)
-            tree:add(pf_clientid_len, range(pos, 2), n)
+            tree_add(tree, pf_clientid_len, range(pos, 2), n)
             pos = pos + 2
             if pos + n > limit then
                 fail(start, F.clientid.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
@@ -1470,7 +1475,7 @@ do
                     need(pos, limit, 2, F.willtopic_len.abbrev, REASON.what_length)
                 end
                 local start, n = pos, u16(pos)
-                tree:add(pf_willtopic_len, range(pos, 2), n)
+                tree_add(tree, pf_willtopic_len, range(pos, 2), n)
                 pos = pos + 2
                 if pos + n > limit then
                     fail(start, F.willtopic.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
@@ -1499,7 +1504,7 @@ do
                         need(pos, limit, 2, F.willmsg_len.abbrev, REASON.what_length)
                     end
                     local start, n = pos, u16(pos)
-                    tree:add(pf_willmsg_len, range(pos, 2), n)
+                    tree_add(tree, pf_willmsg_len, range(pos, 2), n)
                     pos = pos + 2
                     if pos + n > limit then
                         fail(start, F.willmsg_text.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
@@ -1517,7 +1522,7 @@ do
                         need(pos, limit, 2, F.willmsg_len.abbrev, REASON.what_length)
                     end
                     local start, n = pos, u16(pos)
-                    tree:add(pf_willmsg_len, range(pos, 2), n)
+                    tree_add(tree, pf_willmsg_len, range(pos, 2), n)
                     pos = pos + 2
                     if pos + n > limit then
                         fail(start, F.willmsg.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
@@ -1536,7 +1541,7 @@ do
                     need(pos, limit, 2, F.username_len.abbrev, REASON.what_length)
                 end
                 local start, n = pos, u16(pos)
-                tree:add(pf_username_len, range(pos, 2), n)
+                tree_add(tree, pf_username_len, range(pos, 2), n)
                 pos = pos + 2
                 if pos + n > limit then
                     fail(start, F.username.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
@@ -1560,7 +1565,7 @@ do
                     need(pos, limit, 2, F.passwd_len.abbrev, REASON.what_length)
                 end
                 local start, n = pos, u16(pos)
-                tree:add(pf_passwd_len, range(pos, 2), n)
+                tree_add(tree, pf_passwd_len, range(pos, 2), n)
                 pos = pos + 2
                 if pos + n > limit then
                     fail(start, F.passwd.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
@@ -1591,11 +1596,11 @@ do
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local r = range(0, 1) -- one TvbRange for the byte and its bits
-        local flags = tree:add(pf_hdrflags, r, first)
+        local flags = tree_add(tree, pf_hdrflags, r, first)
         local type_item, required = nil, -1
         do -- Message Type
             local b = floor(first / 16) % 16
-            local bit_item = flags:add(pf_msgtype, r)
+            local bit_item = tree_add(flags, pf_msgtype, r)
             type_item = bit_item
             if vs_msgtype[b] == nil then
                 note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -1605,7 +1610,7 @@ do
         end
         do -- Reserved
             local b = first % 16
-            local bit_item = flags:add(pf_hdr_reserved, r)
+            local bit_item = tree_add(flags, pf_hdr_reserved, r)
         end
         local label = labels_4[first]
         if label == nil then
@@ -1620,7 +1625,7 @@ do
             flags:append_text(label)
         end
         required = 0
-        local length_item = tree:add(pf_len, range(1, d.length_size), d.remaining)
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
         if d.length_size > MAX_VARINT then
             note(length_item, RULE.long_varint, d.length_size)
         end
@@ -1638,7 +1643,7 @@ do
                     need(pos, limit, 1, F.conack_flags_reserved.abbrev, "Reserved")
                 end
                 local v, r = u8(pos), range(pos, 1)
-                local item = tree:add(pf_conack_flags_reserved, r)
+                local item = tree_add(tree, pf_conack_flags_reserved, r)
                 pos = pos + 1
             end
         end
@@ -1648,17 +1653,17 @@ do
                     need(pos, limit, 1, F.conack_flags.abbrev, "Acknowledge Flags")
                 end
                 local v, r = u8(pos), range(pos, 1)
-                local item = tree:add(pf_conack_flags, r, v)
+                local item = tree_add(tree, pf_conack_flags, r, v)
                 do -- Reserved
                     local b = floor(v / 2) % 128
-                    local bit_item = item:add(pf_conack_flags_reserved_2, r)
+                    local bit_item = tree_add(item, pf_conack_flags_reserved_2, r)
                     if b ~= 0 then
                         note(bit_item, RULE.reserved_bits, F.conack_flags_reserved_2.abbrev)
                     end
                 end
                 do -- Session Present
                     local b = v % 2
-                    local bit_item = item:add(pf_conack_flags_sp, r)
+                    local bit_item = tree_add(item, pf_conack_flags_sp, r)
                 end
                 local label = labels_5[v]
                 if label == nil then
@@ -1683,7 +1688,7 @@ do
                     need(pos, limit, 1, F.conack_val.abbrev, "Return Code")
                 end
                 local v, r = u8(pos), range(pos, 1)
-                local item = tree:add(pf_conack_val, r, v)
+                local item = tree_add(tree, pf_conack_val, r, v)
                 if vs_conack[v] == nil then
                     note(item, RULE.undefined_value, F.conack_val.abbrev, v)
                 end
@@ -1696,7 +1701,7 @@ do
                     need(pos, limit, 1, F.connack_reason_code.abbrev, "Reason Code")
                 end
                 local v, r = u8(pos), range(pos, 1)
-                local item = tree:add(pf_connack_reason_code, r, v)
+                local item = tree_add(tree, pf_connack_reason_code, r, v)
                 if vs_rc_connack[v] == nil then
                     note(item, RULE.undefined_value, F.connack_reason_code.abbrev, v)
                 end
@@ -1725,11 +1730,11 @@ do
         local topic, topic_seen, topic_empty = "", false, false
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local r = range(0, 1) -- one TvbRange for the byte and its bits
-        local flags = tree:add(pf_hdrflags, r, first)
+        local flags = tree_add(tree, pf_hdrflags, r, first)
         local type_item, required = nil, -1
         do -- Message Type
             local b = floor(first / 16) % 16
-            local bit_item = flags:add(pf_msgtype, r)
+            local bit_item = tree_add(flags, pf_msgtype, r)
             type_item = bit_item
             if vs_msgtype[b] == nil then
                 note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -1739,11 +1744,11 @@ do
         end
         do -- DUP Flag
             local b = floor(first / 8) % 2
-            local bit_item = flags:add(pf_dupflag, r)
+            local bit_item = tree_add(flags, pf_dupflag, r)
         end
         do -- QoS Level
             local b = floor(first / 2) % 4
-            local bit_item = flags:add(pf_qos, r)
+            local bit_item = tree_add(flags, pf_qos, r)
             flag_qos = b
             if vs_qos[b] == nil then
                 note(bit_item, RULE.undefined_value, F.qos.abbrev, b)
@@ -1753,7 +1758,7 @@ do
         end
         do -- Retain
             local b = first % 2
-            local bit_item = flags:add(pf_retain, r)
+            local bit_item = tree_add(flags, pf_retain, r)
         end
         local label = labels_6[first]
         if label == nil then
@@ -1778,7 +1783,7 @@ do
             flags:append_text(label)
         end
         required = -1
-        local length_item = tree:add(pf_len, range(1, d.length_size), d.remaining)
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
         if d.length_size > MAX_VARINT then
             note(length_item, RULE.long_varint, d.length_size)
         end
@@ -1795,7 +1800,7 @@ do
                 need(pos, limit, 2, F.topic_len.abbrev, REASON.what_length)
             end
             local start, n = pos, u16(pos)
-            tree:add(pf_topic_len, range(pos, 2), n)
+            tree_add(tree, pf_topic_len, range(pos, 2), n)
             pos = pos + 2
             if pos + n > limit then
                 fail(start, F.topic.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
@@ -1825,7 +1830,7 @@ do
                     need(pos, limit, 2, F.msgid.abbrev, "Message Identifier")
                 end
                 local v, r = u16(pos), range(pos, 2)
-                local item = tree:add(pf_msgid, r, v)
+                local item = tree_add(tree, pf_msgid, r, v)
                 pos = pos + 2
                 D.packet_id = v
                 if v == 0 then
@@ -1845,7 +1850,7 @@ do
                 if aliased == nil then
                     note(nil, RULE.unknown_topic_alias)
                 else
-                    local item = tree:add(pf_topic, range(pos, 0), text_show(aliased))
+                    local item = tree_add(tree, pf_topic, range(pos, 0), text_show(aliased))
                     item:set_generated()
                     topic = aliased
                 end
@@ -1888,11 +1893,11 @@ do
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local r = range(0, 1) -- one TvbRange for the byte and its bits
-        local flags = tree:add(pf_hdrflags, r, first)
+        local flags = tree_add(tree, pf_hdrflags, r, first)
         local type_item, required = nil, -1
         do -- Message Type
             local b = floor(first / 16) % 16
-            local bit_item = flags:add(pf_msgtype, r)
+            local bit_item = tree_add(flags, pf_msgtype, r)
             type_item = bit_item
             if vs_msgtype[b] == nil then
                 note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -1902,7 +1907,7 @@ do
         end
         do -- Reserved
             local b = first % 16
-            local bit_item = flags:add(pf_hdr_reserved, r)
+            local bit_item = tree_add(flags, pf_hdr_reserved, r)
         end
         local label = labels_7[first]
         if label == nil then
@@ -1917,7 +1922,7 @@ do
             flags:append_text(label)
         end
         required = 0
-        local length_item = tree:add(pf_len, range(1, d.length_size), d.remaining)
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
         if d.length_size > MAX_VARINT then
             note(length_item, RULE.long_varint, d.length_size)
         end
@@ -1934,7 +1939,7 @@ do
                 need(pos, limit, 2, F.msgid.abbrev, "Message Identifier")
             end
             local v, r = u16(pos), range(pos, 2)
-            local item = tree:add(pf_msgid, r, v)
+            local item = tree_add(tree, pf_msgid, r, v)
             pos = pos + 2
             D.packet_id = v
             if v == 0 then
@@ -1947,7 +1952,7 @@ do
                     need(pos, limit, 1, F.puback_reason_code.abbrev, "Reason Code")
                 end
                 local v, r = u8(pos), range(pos, 1)
-                local item = tree:add(pf_puback_reason_code, r, v)
+                local item = tree_add(tree, pf_puback_reason_code, r, v)
                 if vs_rc_puback[v] == nil then
                     note(item, RULE.undefined_value, F.puback_reason_code.abbrev, v)
                 end
@@ -1973,11 +1978,11 @@ do
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local r = range(0, 1) -- one TvbRange for the byte and its bits
-        local flags = tree:add(pf_hdrflags, r, first)
+        local flags = tree_add(tree, pf_hdrflags, r, first)
         local type_item, required = nil, -1
         do -- Message Type
             local b = floor(first / 16) % 16
-            local bit_item = flags:add(pf_msgtype, r)
+            local bit_item = tree_add(flags, pf_msgtype, r)
             type_item = bit_item
             if vs_msgtype[b] == nil then
                 note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -1987,7 +1992,7 @@ do
         end
         do -- Reserved
             local b = first % 16
-            local bit_item = flags:add(pf_hdr_reserved, r)
+            local bit_item = tree_add(flags, pf_hdr_reserved, r)
         end
         local label = labels_8[first]
         if label == nil then
@@ -2002,7 +2007,7 @@ do
             flags:append_text(label)
         end
         required = 0
-        local length_item = tree:add(pf_len, range(1, d.length_size), d.remaining)
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
         if d.length_size > MAX_VARINT then
             note(length_item, RULE.long_varint, d.length_size)
         end
@@ -2019,7 +2024,7 @@ do
                 need(pos, limit, 2, F.msgid.abbrev, "Message Identifier")
             end
             local v, r = u16(pos), range(pos, 2)
-            local item = tree:add(pf_msgid, r, v)
+            local item = tree_add(tree, pf_msgid, r, v)
             pos = pos + 2
             D.packet_id = v
             if v == 0 then
@@ -2032,7 +2037,7 @@ do
                     need(pos, limit, 1, F.pubrec_reason_code.abbrev, "Reason Code")
                 end
                 local v, r = u8(pos), range(pos, 1)
-                local item = tree:add(pf_pubrec_reason_code, r, v)
+                local item = tree_add(tree, pf_pubrec_reason_code, r, v)
                 if vs_rc_puback[v] == nil then
                     note(item, RULE.undefined_value, F.pubrec_reason_code.abbrev, v)
                 end
@@ -2059,12 +2064,12 @@ do
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local r = range(0, 1) -- one TvbRange for the byte and its bits
-        local flags = tree:add(pf_hdrflags, r, first)
+        local flags = tree_add(tree, pf_hdrflags, r, first)
         local type_item, required = nil, -1
         if version == V3_1 then
             do -- Message Type
                 local b = floor(first / 16) % 16
-                local bit_item = flags:add(pf_msgtype, r)
+                local bit_item = tree_add(flags, pf_msgtype, r)
                 type_item = bit_item
                 if vs_msgtype[b] == nil then
                     note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -2074,11 +2079,11 @@ do
             end
             do -- DUP Flag
                 local b = floor(first / 8) % 2
-                local bit_item = flags:add(pf_dupflag, r)
+                local bit_item = tree_add(flags, pf_dupflag, r)
             end
             do -- QoS Level
                 local b = floor(first / 2) % 4
-                local bit_item = flags:add(pf_qos, r)
+                local bit_item = tree_add(flags, pf_qos, r)
                 if vs_qos[b] == nil then
                     note(bit_item, RULE.undefined_value, F.qos.abbrev, b)
                 elseif b == 3 then
@@ -2087,7 +2092,7 @@ do
             end
             do -- Reserved
                 local b = first % 2
-                local bit_item = flags:add(pf_retain_reserved, r)
+                local bit_item = tree_add(flags, pf_retain_reserved, r)
             end
             local label = labels_9[first]
             if label == nil then
@@ -2112,7 +2117,7 @@ do
         else
             do -- Message Type
                 local b = floor(first / 16) % 16
-                local bit_item = flags:add(pf_msgtype, r)
+                local bit_item = tree_add(flags, pf_msgtype, r)
                 type_item = bit_item
                 if vs_msgtype[b] == nil then
                     note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -2122,7 +2127,7 @@ do
             end
             do -- Reserved
                 local b = first % 16
-                local bit_item = flags:add(pf_hdr_reserved, r)
+                local bit_item = tree_add(flags, pf_hdr_reserved, r)
             end
             local label = labels_10[first]
             if label == nil then
@@ -2138,7 +2143,7 @@ do
             end
             required = 2
         end
-        local length_item = tree:add(pf_len, range(1, d.length_size), d.remaining)
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
         if d.length_size > MAX_VARINT then
             note(length_item, RULE.long_varint, d.length_size)
         end
@@ -2155,7 +2160,7 @@ do
                 need(pos, limit, 2, F.msgid.abbrev, "Message Identifier")
             end
             local v, r = u16(pos), range(pos, 2)
-            local item = tree:add(pf_msgid, r, v)
+            local item = tree_add(tree, pf_msgid, r, v)
             pos = pos + 2
             D.packet_id = v
             if v == 0 then
@@ -2168,7 +2173,7 @@ do
                     need(pos, limit, 1, F.pubrel_reason_code.abbrev, "Reason Code")
                 end
                 local v, r = u8(pos), range(pos, 1)
-                local item = tree:add(pf_pubrel_reason_code, r, v)
+                local item = tree_add(tree, pf_pubrel_reason_code, r, v)
                 if vs_rc_pubrel[v] == nil then
                     note(item, RULE.undefined_value, F.pubrel_reason_code.abbrev, v)
                 end
@@ -2194,11 +2199,11 @@ do
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local r = range(0, 1) -- one TvbRange for the byte and its bits
-        local flags = tree:add(pf_hdrflags, r, first)
+        local flags = tree_add(tree, pf_hdrflags, r, first)
         local type_item, required = nil, -1
         do -- Message Type
             local b = floor(first / 16) % 16
-            local bit_item = flags:add(pf_msgtype, r)
+            local bit_item = tree_add(flags, pf_msgtype, r)
             type_item = bit_item
             if vs_msgtype[b] == nil then
                 note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -2208,7 +2213,7 @@ do
         end
         do -- Reserved
             local b = first % 16
-            local bit_item = flags:add(pf_hdr_reserved, r)
+            local bit_item = tree_add(flags, pf_hdr_reserved, r)
         end
         local label = labels_11[first]
         if label == nil then
@@ -2223,7 +2228,7 @@ do
             flags:append_text(label)
         end
         required = 0
-        local length_item = tree:add(pf_len, range(1, d.length_size), d.remaining)
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
         if d.length_size > MAX_VARINT then
             note(length_item, RULE.long_varint, d.length_size)
         end
@@ -2240,7 +2245,7 @@ do
                 need(pos, limit, 2, F.msgid.abbrev, "Message Identifier")
             end
             local v, r = u16(pos), range(pos, 2)
-            local item = tree:add(pf_msgid, r, v)
+            local item = tree_add(tree, pf_msgid, r, v)
             pos = pos + 2
             D.packet_id = v
             if v == 0 then
@@ -2253,7 +2258,7 @@ do
                     need(pos, limit, 1, F.pubcomp_reason_code.abbrev, "Reason Code")
                 end
                 local v, r = u8(pos), range(pos, 1)
-                local item = tree:add(pf_pubcomp_reason_code, r, v)
+                local item = tree_add(tree, pf_pubcomp_reason_code, r, v)
                 if vs_rc_pubrel[v] == nil then
                     note(item, RULE.undefined_value, F.pubcomp_reason_code.abbrev, v)
                 end
@@ -2283,12 +2288,12 @@ do
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local r = range(0, 1) -- one TvbRange for the byte and its bits
-        local flags = tree:add(pf_hdrflags, r, first)
+        local flags = tree_add(tree, pf_hdrflags, r, first)
         local type_item, required = nil, -1
         if version == V3_1 then
             do -- Message Type
                 local b = floor(first / 16) % 16
-                local bit_item = flags:add(pf_msgtype, r)
+                local bit_item = tree_add(flags, pf_msgtype, r)
                 type_item = bit_item
                 if vs_msgtype[b] == nil then
                     note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -2298,11 +2303,11 @@ do
             end
             do -- DUP Flag
                 local b = floor(first / 8) % 2
-                local bit_item = flags:add(pf_dupflag, r)
+                local bit_item = tree_add(flags, pf_dupflag, r)
             end
             do -- QoS Level
                 local b = floor(first / 2) % 4
-                local bit_item = flags:add(pf_qos, r)
+                local bit_item = tree_add(flags, pf_qos, r)
                 if vs_qos[b] == nil then
                     note(bit_item, RULE.undefined_value, F.qos.abbrev, b)
                 elseif b == 3 then
@@ -2311,7 +2316,7 @@ do
             end
             do -- Reserved
                 local b = first % 2
-                local bit_item = flags:add(pf_retain_reserved, r)
+                local bit_item = tree_add(flags, pf_retain_reserved, r)
             end
             local label = labels_12[first]
             if label == nil then
@@ -2336,7 +2341,7 @@ do
         else
             do -- Message Type
                 local b = floor(first / 16) % 16
-                local bit_item = flags:add(pf_msgtype, r)
+                local bit_item = tree_add(flags, pf_msgtype, r)
                 type_item = bit_item
                 if vs_msgtype[b] == nil then
                     note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -2346,7 +2351,7 @@ do
             end
             do -- Reserved
                 local b = first % 16
-                local bit_item = flags:add(pf_hdr_reserved, r)
+                local bit_item = tree_add(flags, pf_hdr_reserved, r)
             end
             local label = labels_13[first]
             if label == nil then
@@ -2362,7 +2367,7 @@ do
             end
             required = 2
         end
-        local length_item = tree:add(pf_len, range(1, d.length_size), d.remaining)
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
         if d.length_size > MAX_VARINT then
             note(length_item, RULE.long_varint, d.length_size)
         end
@@ -2379,7 +2384,7 @@ do
                 need(pos, limit, 2, F.msgid.abbrev, "Message Identifier")
             end
             local v, r = u16(pos), range(pos, 2)
-            local item = tree:add(pf_msgid, r, v)
+            local item = tree_add(tree, pf_msgid, r, v)
             pos = pos + 2
             D.packet_id = v
             if v == 0 then
@@ -2401,7 +2406,7 @@ do
                         need(pos, limit, 2, F.topic_len.abbrev, REASON.what_length)
                     end
                     local start, n = pos, u16(pos)
-                    tree:add(pf_topic_len, range(pos, 2), n)
+                    tree_add(tree, pf_topic_len, range(pos, 2), n)
                     pos = pos + 2
                     if pos + n > limit then
                         fail(start, F.topic.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
@@ -2428,17 +2433,17 @@ do
                             need(pos, limit, 1, F.subscription_options.abbrev, "Subscription Options")
                         end
                         local v, r = u8(pos), range(pos, 1)
-                        local item = tree:add(pf_subscription_options, r, v)
+                        local item = tree_add(tree, pf_subscription_options, r, v)
                         do -- Reserved
                             local b = floor(v / 64) % 4
-                            local bit_item = item:add(pf_subscription_options_reserved, r)
+                            local bit_item = tree_add(item, pf_subscription_options_reserved, r)
                             if b ~= 0 then
                                 note(bit_item, RULE.reserved_bits, F.subscription_options_reserved.abbrev)
                             end
                         end
                         do -- Retain Handling
                             local b = floor(v / 16) % 4
-                            local bit_item = item:add(pf_subscription_options_retain, r)
+                            local bit_item = tree_add(item, pf_subscription_options_retain, r)
                             if vs_retain_handling[b] == nil then
                                 note(bit_item, RULE.undefined_value, F.subscription_options_retain.abbrev, b)
                             elseif b == 3 then
@@ -2447,15 +2452,15 @@ do
                         end
                         do -- Retain As Published
                             local b = floor(v / 8) % 2
-                            local bit_item = item:add(pf_subscription_options_rap, r)
+                            local bit_item = tree_add(item, pf_subscription_options_rap, r)
                         end
                         do -- No Local
                             local b = floor(v / 4) % 2
-                            local bit_item = item:add(pf_subscription_options_nl, r)
+                            local bit_item = tree_add(item, pf_subscription_options_nl, r)
                         end
                         do -- QoS
                             local b = v % 4
-                            local bit_item = item:add(pf_subscription_options_qos, r)
+                            local bit_item = tree_add(item, pf_subscription_options_qos, r)
                             if vs_qos[b] == nil then
                                 note(bit_item, RULE.undefined_value, F.subscription_options_qos.abbrev, b)
                             elseif b == 3 then
@@ -2493,7 +2498,7 @@ do
                             need(pos, limit, 1, F.sub_qos.abbrev, "Requested QoS")
                         end
                         local v, r = u8(pos), range(pos, 1)
-                        local item = tree:add(pf_sub_qos, r, v)
+                        local item = tree_add(tree, pf_sub_qos, r, v)
                         if vs_qos[v] == nil then
                             note(item, RULE.undefined_value, F.sub_qos.abbrev, v)
                         elseif v == 3 then
@@ -2521,11 +2526,11 @@ do
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local r = range(0, 1) -- one TvbRange for the byte and its bits
-        local flags = tree:add(pf_hdrflags, r, first)
+        local flags = tree_add(tree, pf_hdrflags, r, first)
         local type_item, required = nil, -1
         do -- Message Type
             local b = floor(first / 16) % 16
-            local bit_item = flags:add(pf_msgtype, r)
+            local bit_item = tree_add(flags, pf_msgtype, r)
             type_item = bit_item
             if vs_msgtype[b] == nil then
                 note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -2535,7 +2540,7 @@ do
         end
         do -- Reserved
             local b = first % 16
-            local bit_item = flags:add(pf_hdr_reserved, r)
+            local bit_item = tree_add(flags, pf_hdr_reserved, r)
         end
         local label = labels_15[first]
         if label == nil then
@@ -2550,7 +2555,7 @@ do
             flags:append_text(label)
         end
         required = 0
-        local length_item = tree:add(pf_len, range(1, d.length_size), d.remaining)
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
         if d.length_size > MAX_VARINT then
             note(length_item, RULE.long_varint, d.length_size)
         end
@@ -2567,7 +2572,7 @@ do
                 need(pos, limit, 2, F.msgid.abbrev, "Message Identifier")
             end
             local v, r = u16(pos), range(pos, 2)
-            local item = tree:add(pf_msgid, r, v)
+            local item = tree_add(tree, pf_msgid, r, v)
             pos = pos + 2
             D.packet_id = v
             if v == 0 then
@@ -2590,7 +2595,7 @@ do
                             need(pos, limit, 1, F.suback_qos.abbrev, "Granted QoS")
                         end
                         local v, r = u8(pos), range(pos, 1)
-                        local item = tree:add(pf_suback_qos, r, v)
+                        local item = tree_add(tree, pf_suback_qos, r, v)
                         if vs_subqos[v] == nil then
                             note(item, RULE.undefined_value, F.suback_qos.abbrev, v)
                         elseif v == 3 then
@@ -2614,7 +2619,7 @@ do
                             need(pos, limit, 1, F.suback_reason_code.abbrev, "Reason Code")
                         end
                         local v, r = u8(pos), range(pos, 1)
-                        local item = tree:add(pf_suback_reason_code, r, v)
+                        local item = tree_add(tree, pf_suback_reason_code, r, v)
                         if vs_rc_suback[v] == nil then
                             note(item, RULE.undefined_value, F.suback_reason_code.abbrev, v)
                         end
@@ -2640,12 +2645,12 @@ do
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local r = range(0, 1) -- one TvbRange for the byte and its bits
-        local flags = tree:add(pf_hdrflags, r, first)
+        local flags = tree_add(tree, pf_hdrflags, r, first)
         local type_item, required = nil, -1
         if version == V3_1 then
             do -- Message Type
                 local b = floor(first / 16) % 16
-                local bit_item = flags:add(pf_msgtype, r)
+                local bit_item = tree_add(flags, pf_msgtype, r)
                 type_item = bit_item
                 if vs_msgtype[b] == nil then
                     note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -2655,11 +2660,11 @@ do
             end
             do -- DUP Flag
                 local b = floor(first / 8) % 2
-                local bit_item = flags:add(pf_dupflag, r)
+                local bit_item = tree_add(flags, pf_dupflag, r)
             end
             do -- QoS Level
                 local b = floor(first / 2) % 4
-                local bit_item = flags:add(pf_qos, r)
+                local bit_item = tree_add(flags, pf_qos, r)
                 if vs_qos[b] == nil then
                     note(bit_item, RULE.undefined_value, F.qos.abbrev, b)
                 elseif b == 3 then
@@ -2668,7 +2673,7 @@ do
             end
             do -- Reserved
                 local b = first % 2
-                local bit_item = flags:add(pf_retain_reserved, r)
+                local bit_item = tree_add(flags, pf_retain_reserved, r)
             end
             local label = labels_16[first]
             if label == nil then
@@ -2693,7 +2698,7 @@ do
         else
             do -- Message Type
                 local b = floor(first / 16) % 16
-                local bit_item = flags:add(pf_msgtype, r)
+                local bit_item = tree_add(flags, pf_msgtype, r)
                 type_item = bit_item
                 if vs_msgtype[b] == nil then
                     note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -2703,7 +2708,7 @@ do
             end
             do -- Reserved
                 local b = first % 16
-                local bit_item = flags:add(pf_hdr_reserved, r)
+                local bit_item = tree_add(flags, pf_hdr_reserved, r)
             end
             local label = labels_17[first]
             if label == nil then
@@ -2719,7 +2724,7 @@ do
             end
             required = 2
         end
-        local length_item = tree:add(pf_len, range(1, d.length_size), d.remaining)
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
         if d.length_size > MAX_VARINT then
             note(length_item, RULE.long_varint, d.length_size)
         end
@@ -2736,7 +2741,7 @@ do
                 need(pos, limit, 2, F.msgid.abbrev, "Message Identifier")
             end
             local v, r = u16(pos), range(pos, 2)
-            local item = tree:add(pf_msgid, r, v)
+            local item = tree_add(tree, pf_msgid, r, v)
             pos = pos + 2
             D.packet_id = v
             if v == 0 then
@@ -2758,7 +2763,7 @@ do
                         need(pos, limit, 2, F.topic_len.abbrev, REASON.what_length)
                     end
                     local start, n = pos, u16(pos)
-                    tree:add(pf_topic_len, range(pos, 2), n)
+                    tree_add(tree, pf_topic_len, range(pos, 2), n)
                     pos = pos + 2
                     if pos + n > limit then
                         fail(start, F.topic.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
@@ -2796,11 +2801,11 @@ do
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local r = range(0, 1) -- one TvbRange for the byte and its bits
-        local flags = tree:add(pf_hdrflags, r, first)
+        local flags = tree_add(tree, pf_hdrflags, r, first)
         local type_item, required = nil, -1
         do -- Message Type
             local b = floor(first / 16) % 16
-            local bit_item = flags:add(pf_msgtype, r)
+            local bit_item = tree_add(flags, pf_msgtype, r)
             type_item = bit_item
             if vs_msgtype[b] == nil then
                 note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -2810,7 +2815,7 @@ do
         end
         do -- Reserved
             local b = first % 16
-            local bit_item = flags:add(pf_hdr_reserved, r)
+            local bit_item = tree_add(flags, pf_hdr_reserved, r)
         end
         local label = labels_18[first]
         if label == nil then
@@ -2825,7 +2830,7 @@ do
             flags:append_text(label)
         end
         required = 0
-        local length_item = tree:add(pf_len, range(1, d.length_size), d.remaining)
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
         if d.length_size > MAX_VARINT then
             note(length_item, RULE.long_varint, d.length_size)
         end
@@ -2842,7 +2847,7 @@ do
                 need(pos, limit, 2, F.msgid.abbrev, "Message Identifier")
             end
             local v, r = u16(pos), range(pos, 2)
-            local item = tree:add(pf_msgid, r, v)
+            local item = tree_add(tree, pf_msgid, r, v)
             pos = pos + 2
             D.packet_id = v
             if v == 0 then
@@ -2865,7 +2870,7 @@ do
                             need(pos, limit, 1, F.unsuback_reason_code.abbrev, "Reason Code")
                         end
                         local v, r = u8(pos), range(pos, 1)
-                        local item = tree:add(pf_unsuback_reason_code, r, v)
+                        local item = tree_add(tree, pf_unsuback_reason_code, r, v)
                         if vs_rc_unsuback[v] == nil then
                             note(item, RULE.undefined_value, F.unsuback_reason_code.abbrev, v)
                         end
@@ -2889,11 +2894,11 @@ do
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local r = range(0, 1) -- one TvbRange for the byte and its bits
-        local flags = tree:add(pf_hdrflags, r, first)
+        local flags = tree_add(tree, pf_hdrflags, r, first)
         local type_item, required = nil, -1
         do -- Message Type
             local b = floor(first / 16) % 16
-            local bit_item = flags:add(pf_msgtype, r)
+            local bit_item = tree_add(flags, pf_msgtype, r)
             type_item = bit_item
             if vs_msgtype[b] == nil then
                 note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -2903,7 +2908,7 @@ do
         end
         do -- Reserved
             local b = first % 16
-            local bit_item = flags:add(pf_hdr_reserved, r)
+            local bit_item = tree_add(flags, pf_hdr_reserved, r)
         end
         local label = labels_19[first]
         if label == nil then
@@ -2918,7 +2923,7 @@ do
             flags:append_text(label)
         end
         required = 0
-        local length_item = tree:add(pf_len, range(1, d.length_size), d.remaining)
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
         if d.length_size > MAX_VARINT then
             note(length_item, RULE.long_varint, d.length_size)
         end
@@ -2945,11 +2950,11 @@ do
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local r = range(0, 1) -- one TvbRange for the byte and its bits
-        local flags = tree:add(pf_hdrflags, r, first)
+        local flags = tree_add(tree, pf_hdrflags, r, first)
         local type_item, required = nil, -1
         do -- Message Type
             local b = floor(first / 16) % 16
-            local bit_item = flags:add(pf_msgtype, r)
+            local bit_item = tree_add(flags, pf_msgtype, r)
             type_item = bit_item
             if vs_msgtype[b] == nil then
                 note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -2959,7 +2964,7 @@ do
         end
         do -- Reserved
             local b = first % 16
-            local bit_item = flags:add(pf_hdr_reserved, r)
+            local bit_item = tree_add(flags, pf_hdr_reserved, r)
         end
         local label = labels_20[first]
         if label == nil then
@@ -2974,7 +2979,7 @@ do
             flags:append_text(label)
         end
         required = 0
-        local length_item = tree:add(pf_len, range(1, d.length_size), d.remaining)
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
         if d.length_size > MAX_VARINT then
             note(length_item, RULE.long_varint, d.length_size)
         end
@@ -3002,11 +3007,11 @@ do
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local r = range(0, 1) -- one TvbRange for the byte and its bits
-        local flags = tree:add(pf_hdrflags, r, first)
+        local flags = tree_add(tree, pf_hdrflags, r, first)
         local type_item, required = nil, -1
         do -- Message Type
             local b = floor(first / 16) % 16
-            local bit_item = flags:add(pf_msgtype, r)
+            local bit_item = tree_add(flags, pf_msgtype, r)
             type_item = bit_item
             if vs_msgtype[b] == nil then
                 note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -3016,7 +3021,7 @@ do
         end
         do -- Reserved
             local b = first % 16
-            local bit_item = flags:add(pf_hdr_reserved, r)
+            local bit_item = tree_add(flags, pf_hdr_reserved, r)
         end
         local label = labels_21[first]
         if label == nil then
@@ -3031,7 +3036,7 @@ do
             flags:append_text(label)
         end
         required = 0
-        local length_item = tree:add(pf_len, range(1, d.length_size), d.remaining)
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
         if d.length_size > MAX_VARINT then
             note(length_item, RULE.long_varint, d.length_size)
         end
@@ -3049,7 +3054,7 @@ do
                     need(pos, limit, 1, F.disconnect_reason_code.abbrev, "Reason Code")
                 end
                 local v, r = u8(pos), range(pos, 1)
-                local item = tree:add(pf_disconnect_reason_code, r, v)
+                local item = tree_add(tree, pf_disconnect_reason_code, r, v)
                 if vs_rc_disconnect[v] == nil then
                     note(item, RULE.undefined_value, F.disconnect_reason_code.abbrev, v)
                 end
@@ -3075,11 +3080,11 @@ do
         local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
         -- Fixed header: the flags of the version's layout, the Remaining Length.
         local r = range(0, 1) -- one TvbRange for the byte and its bits
-        local flags = tree:add(pf_hdrflags, r, first)
+        local flags = tree_add(tree, pf_hdrflags, r, first)
         local type_item, required = nil, -1
         do -- Message Type
             local b = floor(first / 16) % 16
-            local bit_item = flags:add(pf_msgtype, r)
+            local bit_item = tree_add(flags, pf_msgtype, r)
             type_item = bit_item
             if vs_msgtype[b] == nil then
                 note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
@@ -3089,7 +3094,7 @@ do
         end
         do -- Reserved
             local b = first % 16
-            local bit_item = flags:add(pf_hdr_reserved, r)
+            local bit_item = tree_add(flags, pf_hdr_reserved, r)
         end
         local label = labels_22[first]
         if label == nil then
@@ -3104,7 +3109,7 @@ do
             flags:append_text(label)
         end
         required = 0
-        local length_item = tree:add(pf_len, range(1, d.length_size), d.remaining)
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
         if d.length_size > MAX_VARINT then
             note(length_item, RULE.long_varint, d.length_size)
         end
@@ -3125,7 +3130,7 @@ do
                     need(pos, limit, 1, F.auth_reason_code.abbrev, "Reason Code")
                 end
                 local v, r = u8(pos), range(pos, 1)
-                local item = tree:add(pf_auth_reason_code, r, v)
+                local item = tree_add(tree, pf_auth_reason_code, r, v)
                 if vs_rc_auth[v] == nil then
                     note(item, RULE.undefined_value, F.auth_reason_code.abbrev, v)
                 end
@@ -3163,7 +3168,7 @@ PROPERTIES[0x01] = {
                 need(pos, limit, 1, F.prop_number.abbrev, "Value")
             end
             local v, r = u8(pos), range(pos, 1)
-            local item = tree:add(pf_prop_number, r, v)
+            local item = tree_add(tree, pf_prop_number, r, v)
             pos = pos + 1
         end
         return pos
@@ -3181,7 +3186,7 @@ PROPERTIES[0x02] = {
                 need(pos, limit, 4, F.prop_number.abbrev, "Value")
             end
             local v, r = u32(pos), range(pos, 4)
-            local item = tree:add(pf_prop_number, r, v)
+            local item = tree_add(tree, pf_prop_number, r, v)
             pos = pos + 4
         end
         return pos
@@ -3230,7 +3235,7 @@ PROPERTIES[0x08] = {
                 need(pos, limit, 2, F.prop_string_len.abbrev, REASON.what_length)
             end
             local start, n = pos, u16(pos)
-            tree:add(pf_prop_string_len, range(pos, 2), n)
+            tree_add(tree, pf_prop_string_len, range(pos, 2), n)
             pos = pos + 2
             if pos + n > limit then
                 fail(start, F.prop_string.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
@@ -3262,7 +3267,7 @@ PROPERTIES[0x09] = {
                 need(pos, limit, 2, F.prop_string_len.abbrev, REASON.what_length)
             end
             local start, n = pos, u16(pos)
-            tree:add(pf_prop_string_len, range(pos, 2), n)
+            tree_add(tree, pf_prop_string_len, range(pos, 2), n)
             pos = pos + 2
             if pos + n > limit then
                 fail(start, F.prop_string.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
@@ -3286,7 +3291,7 @@ PROPERTIES[0x0B] = {
     read = function(tree, pos, limit)
         do -- Value
             local v, n = field_varint(pos, limit, F.prop_number.abbrev)
-            local item = tree:add(pf_prop_number, range(pos, n), v)
+            local item = tree_add(tree, pf_prop_number, range(pos, n), v)
             if n > MAX_VARINT then
                 note(item, RULE.long_varint, n)
             end
@@ -3307,7 +3312,7 @@ PROPERTIES[0x11] = {
                 need(pos, limit, 4, F.prop_number.abbrev, "Value")
             end
             local v, r = u32(pos), range(pos, 4)
-            local item = tree:add(pf_prop_number, r, v)
+            local item = tree_add(tree, pf_prop_number, r, v)
             pos = pos + 4
         end
         return pos
@@ -3325,7 +3330,7 @@ PROPERTIES[0x12] = {
                 need(pos, limit, 2, F.prop_string_len.abbrev, REASON.what_length)
             end
             local start, n = pos, u16(pos)
-            tree:add(pf_prop_string_len, range(pos, 2), n)
+            tree_add(tree, pf_prop_string_len, range(pos, 2), n)
             pos = pos + 2
             if pos + n > limit then
                 fail(start, F.prop_string.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
@@ -3357,7 +3362,7 @@ PROPERTIES[0x13] = {
                 need(pos, limit, 2, F.prop_number.abbrev, "Value")
             end
             local v, r = u16(pos), range(pos, 2)
-            local item = tree:add(pf_prop_number, r, v)
+            local item = tree_add(tree, pf_prop_number, r, v)
             pos = pos + 2
         end
         return pos
@@ -3375,7 +3380,7 @@ PROPERTIES[0x15] = {
                 need(pos, limit, 2, F.prop_string_len.abbrev, REASON.what_length)
             end
             local start, n = pos, u16(pos)
-            tree:add(pf_prop_string_len, range(pos, 2), n)
+            tree_add(tree, pf_prop_string_len, range(pos, 2), n)
             pos = pos + 2
             if pos + n > limit then
                 fail(start, F.prop_string.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
@@ -3407,7 +3412,7 @@ PROPERTIES[0x16] = {
                 need(pos, limit, 2, F.prop_string_len.abbrev, REASON.what_length)
             end
             local start, n = pos, u16(pos)
-            tree:add(pf_prop_string_len, range(pos, 2), n)
+            tree_add(tree, pf_prop_string_len, range(pos, 2), n)
             pos = pos + 2
             if pos + n > limit then
                 fail(start, F.prop_string.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
@@ -3434,7 +3439,7 @@ PROPERTIES[0x17] = {
                 need(pos, limit, 1, F.prop_number.abbrev, "Value")
             end
             local v, r = u8(pos), range(pos, 1)
-            local item = tree:add(pf_prop_number, r, v)
+            local item = tree_add(tree, pf_prop_number, r, v)
             pos = pos + 1
         end
         return pos
@@ -3452,7 +3457,7 @@ PROPERTIES[0x18] = {
                 need(pos, limit, 4, F.prop_number.abbrev, "Value")
             end
             local v, r = u32(pos), range(pos, 4)
-            local item = tree:add(pf_prop_number, r, v)
+            local item = tree_add(tree, pf_prop_number, r, v)
             pos = pos + 4
         end
         return pos
@@ -3470,7 +3475,7 @@ PROPERTIES[0x19] = {
                 need(pos, limit, 1, F.prop_number.abbrev, "Value")
             end
             local v, r = u8(pos), range(pos, 1)
-            local item = tree:add(pf_prop_number, r, v)
+            local item = tree_add(tree, pf_prop_number, r, v)
             pos = pos + 1
         end
         return pos
@@ -3488,7 +3493,7 @@ PROPERTIES[0x1A] = {
                 need(pos, limit, 2, F.prop_string_len.abbrev, REASON.what_length)
             end
             local start, n = pos, u16(pos)
-            tree:add(pf_prop_string_len, range(pos, 2), n)
+            tree_add(tree, pf_prop_string_len, range(pos, 2), n)
             pos = pos + 2
             if pos + n > limit then
                 fail(start, F.prop_string.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
@@ -3520,7 +3525,7 @@ PROPERTIES[0x1C] = {
                 need(pos, limit, 2, F.prop_string_len.abbrev, REASON.what_length)
             end
             local start, n = pos, u16(pos)
-            tree:add(pf_prop_string_len, range(pos, 2), n)
+            tree_add(tree, pf_prop_string_len, range(pos, 2), n)
             pos = pos + 2
             if pos + n > limit then
                 fail(start, F.prop_string.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
@@ -3552,7 +3557,7 @@ PROPERTIES[0x1F] = {
                 need(pos, limit, 2, F.prop_string_len.abbrev, REASON.what_length)
             end
             local start, n = pos, u16(pos)
-            tree:add(pf_prop_string_len, range(pos, 2), n)
+            tree_add(tree, pf_prop_string_len, range(pos, 2), n)
             pos = pos + 2
             if pos + n > limit then
                 fail(start, F.prop_string.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
@@ -3584,7 +3589,7 @@ PROPERTIES[0x21] = {
                 need(pos, limit, 2, F.prop_number.abbrev, "Value")
             end
             local v, r = u16(pos), range(pos, 2)
-            local item = tree:add(pf_prop_number, r, v)
+            local item = tree_add(tree, pf_prop_number, r, v)
             pos = pos + 2
         end
         return pos
@@ -3602,7 +3607,7 @@ PROPERTIES[0x22] = {
                 need(pos, limit, 2, F.prop_number.abbrev, "Value")
             end
             local v, r = u16(pos), range(pos, 2)
-            local item = tree:add(pf_prop_number, r, v)
+            local item = tree_add(tree, pf_prop_number, r, v)
             pos = pos + 2
         end
         return pos
@@ -3620,7 +3625,7 @@ PROPERTIES[0x23] = {
                 need(pos, limit, 2, F.property_topic_alias.abbrev, "Topic Alias")
             end
             local v, r = u16(pos), range(pos, 2)
-            local item = tree:add(pf_property_topic_alias, r, v)
+            local item = tree_add(tree, pf_property_topic_alias, r, v)
             pos = pos + 2
             D.alias = v
         end
@@ -3639,7 +3644,7 @@ PROPERTIES[0x24] = {
                 need(pos, limit, 1, F.property_max_qos.abbrev, "QoS")
             end
             local v, r = u8(pos), range(pos, 1)
-            local item = tree:add(pf_property_max_qos, r, v)
+            local item = tree_add(tree, pf_property_max_qos, r, v)
             if vs_qos[v] == nil then
                 note(item, RULE.undefined_value, F.property_max_qos.abbrev, v)
             elseif v == 3 then
@@ -3662,7 +3667,7 @@ PROPERTIES[0x25] = {
                 need(pos, limit, 1, F.prop_number.abbrev, "Value")
             end
             local v, r = u8(pos), range(pos, 1)
-            local item = tree:add(pf_prop_number, r, v)
+            local item = tree_add(tree, pf_prop_number, r, v)
             pos = pos + 1
         end
         return pos
@@ -3680,7 +3685,7 @@ PROPERTIES[0x26] = {
                 need(pos, limit, 2, F.prop_key_len.abbrev, REASON.what_length)
             end
             local start, n = pos, u16(pos)
-            tree:add(pf_prop_key_len, range(pos, 2), n)
+            tree_add(tree, pf_prop_key_len, range(pos, 2), n)
             pos = pos + 2
             if pos + n > limit then
                 fail(start, F.prop_key.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
@@ -3702,7 +3707,7 @@ PROPERTIES[0x26] = {
                 need(pos, limit, 2, F.prop_value_len.abbrev, REASON.what_length)
             end
             local start, n = pos, u16(pos)
-            tree:add(pf_prop_value_len, range(pos, 2), n)
+            tree_add(tree, pf_prop_value_len, range(pos, 2), n)
             pos = pos + 2
             if pos + n > limit then
                 fail(start, F.prop_value.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
@@ -3734,7 +3739,7 @@ PROPERTIES[0x27] = {
                 need(pos, limit, 4, F.prop_number.abbrev, "Value")
             end
             local v, r = u32(pos), range(pos, 4)
-            local item = tree:add(pf_prop_number, r, v)
+            local item = tree_add(tree, pf_prop_number, r, v)
             pos = pos + 4
         end
         return pos
@@ -3752,7 +3757,7 @@ PROPERTIES[0x28] = {
                 need(pos, limit, 1, F.prop_number.abbrev, "Value")
             end
             local v, r = u8(pos), range(pos, 1)
-            local item = tree:add(pf_prop_number, r, v)
+            local item = tree_add(tree, pf_prop_number, r, v)
             pos = pos + 1
         end
         return pos
@@ -3770,7 +3775,7 @@ PROPERTIES[0x29] = {
                 need(pos, limit, 1, F.prop_number.abbrev, "Value")
             end
             local v, r = u8(pos), range(pos, 1)
-            local item = tree:add(pf_prop_number, r, v)
+            local item = tree_add(tree, pf_prop_number, r, v)
             pos = pos + 1
         end
         return pos
@@ -3788,7 +3793,7 @@ PROPERTIES[0x2A] = {
                 need(pos, limit, 1, F.prop_number.abbrev, "Value")
             end
             local v, r = u8(pos), range(pos, 1)
-            local item = tree:add(pf_prop_number, r, v)
+            local item = tree_add(tree, pf_prop_number, r, v)
             pos = pos + 1
         end
         return pos
@@ -4089,6 +4094,7 @@ end
 -- dissect_segment reads every packet of the TCP data in tvb, and asks TCP
 -- for more data when the last one is not complete.
 local function dissect_segment(tvb, pinfo, tree)
+    tree_add = tree.add
     local total = tvb:len()
     local c, dir = conversation(pinfo)
     local frame, visited = pinfo.number, pinfo.visited
