@@ -137,19 +137,6 @@ func (g *gen) versionsIn(s spec.VersionSet) []spec.Version {
 	return in
 }
 
-// versionSet writes a version set as a Lua set, "nil" for every version.
-func (g *gen) versionSet(s spec.VersionSet) string {
-	in := g.versionsIn(s)
-	if in == nil {
-		return "nil"
-	}
-	parts := make([]string, len(in))
-	for i, v := range in {
-		parts[i] = "[" + g.versionName(v) + "] = true"
-	}
-	return "{ " + strings.Join(parts, ", ") + " }"
-}
-
 func (g *gen) file() {
 	g.header()
 	g.protocol()
