@@ -857,34 +857,36 @@ local function valid_utf8(s)
 end
 
 -- text_show is how Wireshark shows a UTF-8 string: up to the first NUL,
--- with U+FFFD for each piece that is not UTF-8. The last string shown is
--- remembered: a topic is shown in its item and again in the Info column.
-local shown_in, shown_out = "", ""
+-- with U+FFFD for each piece that is not UTF-8. The last short string
+-- shown is remembered: a topic is shown in its item and again in the Info
+-- column.
+local shown_in, shown_out = nil, ""
 local function text_show(s)
     if s == shown_in then
         return shown_out
     end
-    shown_in = s
-    local nul = find(s, "\0", 1, true)
+    local t = s
+    local nul = find(t, "\0", 1, true)
     if nul then
-        s = sub(s, 1, nul - 1)
+        t = sub(t, 1, nul - 1)
     end
-    if valid_utf8(s) then
-        shown_out = s
-        return s
-    end
-    local out, i, n = {}, 1, #s
-    while i <= n do
-        local w, ok = utf8_width(s, i, n)
-        if ok then
-            out[#out + 1] = sub(s, i, i + w - 1)
-        else
-            out[#out + 1] = "\239\191\189"
+    if not valid_utf8(t) then
+        local out, i, n = {}, 1, #t
+        while i <= n do
+            local w, ok = utf8_width(t, i, n)
+            if ok then
+                out[#out + 1] = sub(t, i, i + w - 1)
+            else
+                out[#out + 1] = "\239\191\189"
+            end
+            i = i + w
         end
-        i = i + w
+        t = concat(out)
     end
-    shown_out = concat(out)
-    return shown_out
+    if #s <= UTF8_SHORT then
+        shown_in, shown_out = s, t
+    end
+    return t
 end
 
 -- raw_bytes returns n bytes of tvb at off as a Lua string through
