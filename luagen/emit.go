@@ -25,6 +25,8 @@ type gen struct {
 	fieldKey map[*spec.Field]string      // Lua key in F
 	tableKey map[*spec.ValueTable]string // Lua key in VS
 	versions []spec.Version              // every version a decoder can be in
+
+	labelMemos int // labels_<n> tables written so far
 }
 
 func newGen(opts *Options) (*gen, error) {
@@ -133,19 +135,6 @@ func (g *gen) versionsIn(s spec.VersionSet) []spec.Version {
 		return nil
 	}
 	return in
-}
-
-// versionSet writes a version set as a Lua set, "nil" for every version.
-func (g *gen) versionSet(s spec.VersionSet) string {
-	in := g.versionsIn(s)
-	if in == nil {
-		return "nil"
-	}
-	parts := make([]string, len(in))
-	for i, v := range in {
-		parts[i] = "[" + g.versionName(v) + "] = true"
-	}
-	return "{ " + strings.Join(parts, ", ") + " }"
 }
 
 func (g *gen) file() {
@@ -283,38 +272,9 @@ func (g *gen) valueTables() {
 		g.p("}")
 	}
 	g.p("")
-	g.p("-- Values the standard reserves: seeing one on the wire earns a note.")
-	g.p("local RESERVED_VALUES = {}")
-	for _, t := range spec.ValueTables {
-		var vals []string
-		for _, e := range t.Entries {
-			if e.Reserved {
-				vals = append(vals, fmt.Sprintf("[0x%02X] = true", e.Value))
-			}
-		}
-		if len(vals) > 0 {
-			g.p("RESERVED_VALUES.%s = { %s }", g.tableKey[t], strings.Join(vals, ", "))
-		}
-	}
-	g.p("")
 	g.p("-- Booleans read Set / Not set, as Wireshark's tfs_set_notset.")
 	g.p("local TFS = { %s, %s }", quote(spec.BoolNames[1]), quote(spec.BoolNames[0]))
 	g.p("")
-}
-
-// fieldKind is how the runtime adds a field's items.
-func fieldKind(t spec.FieldType) string {
-	switch {
-	case t.IsInteger():
-		return "uint"
-	case t == spec.FTBool:
-		return "bool"
-	case t.IsText():
-		return "string"
-	case t == spec.FTBytes:
-		return "bytes"
-	}
-	return "none"
 }
 
 func (g *gen) vsRef(t *spec.ValueTable) string {
@@ -387,9 +347,8 @@ func (g *gen) protoField(f *spec.Field) string {
 func (g *gen) fields() {
 	g.p("-- ---------------------------------------------------------------------------")
 	g.p("-- Fields: Wireshark's filter names (under the prefix P), labels, bases and")
-	g.p("-- masks. Besides its ProtoField (pf) each field carries what the reader")
-	g.p("-- needs: how its items are added (kind), its mask as a divisor, the values")
-	g.p("-- it checks, and whether its bits must be zero.")
+	g.p("-- masks. Besides its ProtoField (pf) each field carries its filter name")
+	g.p("-- (abbrev) for the notes that name it.")
 	g.p("")
 	g.p("local F = {}")
 	for _, f := range spec.Fields {
@@ -408,31 +367,7 @@ func (g *gen) fields() {
 		}
 		g.p("F.%s = {%s", key, comment)
 		g.p("    pf = %s,", g.protoField(f))
-		g.p("    abbrev = P .. %s, name = %s, kind = %s,", quote(strings.TrimPrefix(f.Abbrev, spec.MQTT.Filter)), quote(f.Name), quote(fieldKind(f.Type)))
-		var extra []string
-		if f.Mask != 0 {
-			extra = append(extra, fmt.Sprintf("mask = 0x%02X, div = %d", f.Mask, 1<<f.Shift()))
-		}
-		if f.Values != nil {
-			extra = append(extra, "values = "+g.vsRef(f.Values))
-			if f.Values == spec.PropertyIDs {
-				// The Go decoder does not check property identifiers
-				// against the table: an unknown one ends the block.
-				extra = append(extra, "unchecked = true")
-			}
-			for _, e := range f.Values.Entries {
-				if e.Reserved {
-					extra = append(extra, "reserved = RESERVED_VALUES."+g.tableKey[f.Values])
-					break
-				}
-			}
-		}
-		if f.MustBeZero {
-			extra = append(extra, "must_be_zero = true")
-		}
-		if len(extra) > 0 {
-			g.p("    %s,", strings.Join(extra, ", "))
-		}
+		g.p("    abbrev = P .. %s,", quote(strings.TrimPrefix(f.Abbrev, spec.MQTT.Filter)))
 		g.p("}")
 	}
 	g.p("")
@@ -574,7 +509,6 @@ func (g *gen) constants() {
 	g.p("")
 	g.p("local FIXED = { flags = %s, type = %s, length = %s }", g.field(spec.FixedHeader.Flags), g.field(spec.MsgType), g.field(spec.FixedHeader.Length))
 	g.p("local PROPERTY = { length = %s, id = %s, unknown = %s }", g.field(spec.PropertyBlock.Length), g.field(spec.PropertyBlock.ID), g.field(spec.PropertyBlock.Unknown))
-	g.p("local ALIAS = { topic = %s, alias = %s } -- notes on topic aliases", g.field(spec.Topic), g.field(spec.PropTopicAlias))
 	g.p("")
 	g.p("-- The first byte of a packet is type * TYPE_DIV + flags.")
 	g.p("local TYPE_DIV = %d", 1<<spec.MsgType.Shift())
@@ -609,332 +543,5 @@ func (g *gen) constants() {
 	g.p("-- Layout tables, filled in after the reader: packets by type number,")
 	g.p("-- properties by identifier.")
 	g.p("local PACKETS, PROPERTIES = {}, {}")
-	g.p("")
-}
-
-// roleName is the runtime's name of a role.
-func roleName(r spec.Role) string {
-	switch r {
-	case spec.RoleVersion:
-		return "version"
-	case spec.RolePacketID:
-		return "packet_id"
-	case spec.RoleTopic:
-		return "topic"
-	case spec.RoleTopicFilter:
-		return "topic_filter"
-	case spec.RoleTopicAlias:
-		return "topic_alias"
-	case spec.RoleAliasTopic:
-		return "alias_topic"
-	case spec.RoleClientID:
-		return "client_id"
-	case spec.RoleUsername:
-		return "username"
-	case spec.RolePayload:
-		return "payload"
-	case spec.RoleReasonCode:
-		return "reason_code"
-	case spec.RoleKeepAlive:
-		return "keep_alive"
-	case spec.RoleSessionExpiry:
-		return "session_expiry"
-	}
-	return ""
-}
-
-// descriptor writes the Lua table that describes one element to the
-// reader.
-func (g *gen) descriptor(e *spec.Element) string {
-	parts := []string{"field = " + g.field(e.Field)}
-	if e.Length != nil {
-		parts = append(parts, "len = "+g.field(e.Length))
-	}
-	if e.Text != nil {
-		parts = append(parts, "text = "+g.field(e.Text))
-	}
-	if len(e.Bits) > 0 {
-		bits := make([]string, len(e.Bits))
-		for i, b := range e.Bits {
-			bits[i] = g.field(b)
-		}
-		parts = append(parts, "bits = { "+strings.Join(bits, ", ")+" }")
-	}
-	if e.Check != 0 {
-		var cs []string
-		for _, c := range []struct {
-			bit  spec.Check
-			name string
-		}{{spec.CheckUTF8, "utf8"}, {spec.CheckNonZero, "non_zero"}, {spec.CheckNonEmpty, "non_empty"}, {spec.CheckNoWildcard, "no_wildcard"}} {
-			if e.Check&c.bit != 0 {
-				cs = append(cs, c.name+" = true")
-			}
-		}
-		parts = append(parts, "check = { "+strings.Join(cs, ", ")+" }")
-	}
-	if r := roleName(e.Role); r != "" {
-		parts = append(parts, "role = "+quote(r))
-	}
-	if e.Info == spec.InfoBracket {
-		parts = append(parts, `info = "bracket"`)
-	}
-	if e.OmitEmpty {
-		parts = append(parts, "omit_empty = true")
-	}
-	if e.Wire == spec.WireProperties {
-		parts = append(parts, "context = "+quote(e.Context.String()))
-	}
-	return "{ " + strings.Join(parts, ", ") + " }"
-}
-
-// layout collects the element descriptors of one packet or property and
-// the statements that read them.
-type layout struct {
-	g     *gen
-	table string            // Lua name of the descriptor table
-	keys  []string          // descriptor keys in order
-	desc  map[string]string // key -> descriptor
-	body  []string          // statements
-	used  map[string]bool
-}
-
-func (g *gen) newLayout(table string) *layout {
-	return &layout{g: g, table: table, desc: map[string]string{}, used: map[string]bool{}}
-}
-
-func (l *layout) add(e *spec.Element) string {
-	key := l.g.fieldKey[e.Field]
-	if e.Role == spec.RoleAliasTopic {
-		key = "alias_" + key
-	}
-	base := key
-	for n := 2; l.used[key]; n++ {
-		key = base + "_" + strconv.Itoa(n)
-	}
-	l.used[key] = true
-	l.keys = append(l.keys, key)
-	l.desc[key] = l.g.descriptor(e)
-	return l.table + "." + key
-}
-
-func (l *layout) line(indent int, s string) {
-	l.body = append(l.body, strings.Repeat("    ", indent)+s)
-}
-
-// condition writes the Lua test of a Cond, "" when it always holds.
-func (g *gen) condition(c *spec.Cond) string {
-	var terms []string
-	if c.Versions != 0 {
-		in := g.versionsIn(c.Versions)
-		if len(in) == 0 {
-			return "false"
-		}
-		if in != nil {
-			names := make([]string, len(in))
-			for i, v := range in {
-				names[i] = g.versionName(v)
-			}
-			terms = append(terms, "d:version_is("+strings.Join(names, ", ")+")")
-		}
-	}
-	if c.Flag != nil {
-		terms = append(terms, "d:is_set("+g.field(c.Flag)+")")
-	}
-	if c.MinLeft > 0 {
-		terms = append(terms, "d:left() >= "+strconv.Itoa(c.MinLeft))
-	}
-	return strings.Join(terms, " and ")
-}
-
-// elements writes the statements that read els.
-func (l *layout) elements(els []spec.Element, indent int) {
-	for i := range els {
-		e := &els[i]
-		in := indent
-		cond := l.g.condition(&e.When)
-		if cond != "" {
-			l.line(indent, "if "+cond+" then")
-			in++
-		}
-		if e.Repeat {
-			l.line(in, "for _ in d:entries() do -- to the end of the packet")
-			l.element(e, in+1)
-			l.line(in, "end")
-		} else {
-			l.element(e, in)
-		}
-		if cond != "" {
-			l.line(indent, "end")
-		}
-	}
-}
-
-func (l *layout) element(e *spec.Element, indent int) {
-	call := func(method string) {
-		l.line(indent, fmt.Sprintf("d:%s(tree, %s) -- %s", method, l.add(e), e.Field.Name))
-	}
-	switch e.Wire {
-	case spec.WireU8:
-		call("u8")
-	case spec.WireU16:
-		call("u16")
-	case spec.WireU32:
-		call("u32")
-	case spec.WireVarInt:
-		call("varint")
-	case spec.WireUTF8:
-		call("utf8_string")
-	case spec.WireBinary:
-		call("binary_data")
-	case spec.WireRest:
-		call("rest")
-	case spec.WireProperties:
-		call("properties")
-	case spec.WireGroup, spec.WirePair:
-		l.elements(e.Elements, indent)
-	case spec.WireNone:
-		if e.Role == spec.RoleAliasTopic {
-			l.line(indent, fmt.Sprintf("d:alias_topic(tree, %s) -- [%s] from the Topic Alias", l.add(e), e.Field.Name))
-		} else {
-			l.line(indent, fmt.Sprintf("-- %s: no bytes on the wire, nothing to show", e.Field.Name))
-		}
-	default:
-		l.g.fail("element %s has wire type %v, which the Lua reader lacks", e.Field.Abbrev, e.Wire)
-	}
-}
-
-func hasRole(els []spec.Element, r spec.Role) bool {
-	for i := range els {
-		if els[i].Role == r || hasRole(els[i].Elements, r) {
-			return true
-		}
-	}
-	return false
-}
-
-func who(p *spec.Packet) string {
-	switch {
-	case p.FromClient && p.FromServer:
-		return "client and server"
-	case p.FromClient:
-		return "client to server"
-	case p.FromServer:
-		return "server to client"
-	}
-	return "no one"
-}
-
-// runtimeNames are upper-case names the file already uses.
-var runtimeNames = map[string]bool{
-	"F": true, "VS": true, "TFS": true, "RESERVED_VALUES": true, "KNOWN": true, "VERSION_NAMES": true,
-	"VERSION_CHOICES": true, "RULE": true, "FIXED": true, "PROPERTY": true, "ALIAS": true, "TYPE_DIV": true,
-	"PLAUSIBLE": true, "PORTS": true, "PACKETS": true, "PROPERTIES": true, "STOP": true, "P": true,
-	"PROTOCOL_NAME": true, "SHORT_NAME": true, "MAX_VARINT": true, "MAX_VARINT_LENIENT": true,
-	"MAX_REMAINING": true, "EP_CEILING": true, "UNLIMITED_SINCE": true, "TEXT_CHUNK": true,
-	"BUILTIN": true, "TAKE_OVER": true,
-}
-
-func (g *gen) packets() {
-	g.p("")
-	g.p("-- ---------------------------------------------------------------------------")
-	g.p("-- Control packets. Each dissect_<type> function reads the variable header")
-	g.p("-- and payload of one packet type, element by element; the fixed header is")
-	g.p("-- read by read_packet below. d is the Decoder, tree the packet's item.")
-	var entries []string
-	for i := range spec.Packets {
-		p := &spec.Packets[i]
-		fn := "dissect_" + identifier(p.Name)
-		tbl := strings.ToUpper(identifier(p.Name))
-		if runtimeNames[tbl] {
-			tbl += "_LAYOUT"
-		}
-		l := g.newLayout(tbl)
-		l.elements(p.Body, 1)
-		g.p("")
-		versions := "every version"
-		if in := g.versionsIn(p.Versions); p.Versions != 0 && in != nil {
-			var vs []string
-			for _, v := range in {
-				vs = append(vs, v.String())
-			}
-			versions = "MQTT " + strings.Join(vs, ", ")
-		}
-		g.p("-- %s (type %d, %q): %s; %s.", p.Name, p.Type, p.Info(), who(p), versions)
-		if len(l.keys) > 0 {
-			g.p("local %s = {", tbl)
-			for _, k := range l.keys {
-				g.p("    %s = %s,", k, l.desc[k])
-			}
-			g.p("}")
-		}
-		g.p("local function %s(d, tree)", fn)
-		if len(l.body) == 0 {
-			g.p("    -- no variable header or payload")
-		}
-		for _, s := range l.body {
-			g.p("%s", s)
-		}
-		g.p("end")
-
-		var flags []string
-		for _, fl := range p.Flags {
-			bits := make([]string, len(fl.Bits))
-			for j, b := range fl.Bits {
-				bits[j] = g.field(b)
-			}
-			vs := "nil"
-			if fl.When.Versions != 0 {
-				vs = g.versionSet(fl.When.Versions)
-			}
-			flags = append(flags, fmt.Sprintf("        { versions = %s, bits = { %s }, required = %d },", vs, strings.Join(bits, ", "), fl.Required))
-		}
-		if len(flags) == 0 {
-			g.fail("packet type %d has no flag layout", i)
-		}
-		pv := "nil"
-		if p.Versions != 0 {
-			pv = g.versionSet(p.Versions)
-		}
-		entry := fmt.Sprintf("PACKETS[%d] = {\n    name = %s, info = %s, dissect = %s,\n    versions = %s, sets_version = %v,\n    flags = {\n%s\n    },\n}",
-			i, quote(p.Name), quote(p.Info()), fn, pv, hasRole(p.Body, spec.RoleVersion), strings.Join(flags, "\n"))
-		entries = append(entries, entry)
-	}
-	g.p("")
-	g.p("-- Packet types: names, Info column text, fixed-header flag layouts (the")
-	g.p("-- first whose versions hold applies; required is the value the low four")
-	g.p("-- bits must have, -1 when they carry meaning).")
-	for _, e := range entries {
-		g.p("%s", e)
-	}
-	g.p("")
-}
-
-func (g *gen) properties() {
-	g.p("-- ---------------------------------------------------------------------------")
-	g.p("-- MQTT 5 properties: name, where each may appear, whether it may repeat,")
-	g.p("-- and how its value is read (read(d, tree, property)).")
-	g.p("")
-	for _, pr := range spec.Properties {
-		l := g.newLayout("p")
-		l.elements(pr.Value, 2)
-		var allowed []string
-		for c := spec.PropContext(0); c < 32; c++ {
-			if pr.In.Has(c) {
-				allowed = append(allowed, "["+quote(c.String())+"] = true")
-			}
-		}
-		g.p("PROPERTIES[0x%02X] = {", pr.ID)
-		g.p("    name = %s, repeatable = %v,", quote(pr.Name), pr.Repeatable)
-		g.p("    allowed = { %s },", strings.Join(allowed, ", "))
-		for _, k := range l.keys {
-			g.p("    %s = %s,", k, l.desc[k])
-		}
-		g.p("    read = function(d, tree, p)")
-		for _, s := range l.body {
-			g.p("%s", s)
-		}
-		g.p("    end,")
-		g.p("}")
-	}
 	g.p("")
 }

@@ -1,14 +1,15 @@
 // Package luagen writes mqtt.lua, a Wireshark Lua dissector for MQTT 3.1,
 // 3.1.1 and 5.0, from the protocol table in package spec.
 //
-// The generated file is the table turned into Lua: one ProtoField per
+// The generated file is the table compiled into Lua: one ProtoField per
 // spec.Field (same abbreviation suffix, label, base, mask and value
 // strings), one value-string table per spec.ValueTable, one named local
-// function per packet type whose statements follow the packet's layout
-// element by element, and a property table built from spec.Properties.
-// A small hand-written runtime (runtime_decoder.lua, runtime_dissector.lua)
-// supplies what is independent of the layout: reading the wire encodings,
-// TCP reassembly, connection state, preferences and registration. It follows
+// function per packet type that reads the packet field by field with its
+// offsets, conditions, checks and roles written out (compile.go), and one
+// reader per spec.Property. A small hand-written runtime
+// (runtime_decoder.lua, runtime_dissector.lua) supplies what is independent
+// of the layout: reading primitives, notes, TCP reassembly, connection
+// state, preferences and registration. It follows
 // the Go decoder in package dissect step by step, so for any capture the
 // Lua dissector and `mqttdissect decode` show the same fields in the same
 // order with the same notes.

@@ -1,21 +1,34 @@
 -- ---------------------------------------------------------------------------
--- The reader. A Decoder reads one MQTT control packet into the tree; the
--- dissect_<type> functions further down call its methods once per element
--- of the packet's layout. It follows mqttdissect's Go decoder step by step,
--- so both show the same fields in the same order with the same notes.
--- Everything is integer arithmetic (no bit operators), and numbers reach
--- text only through dec(), so Lua 5.1 to 5.4 print the same.
+-- The reader's primitives. The dissect_<type> functions further down are
+-- the table compiled: each reads its packet type field by field, with the
+-- offsets, conditions and checks written out, and calls these few helpers
+-- for what every field shares (reading integers, adding items, notes,
+-- stopping at a malformed packet). They follow mqttdissect's Go decoder
+-- step by step, so both show the same fields in the same order with the
+-- same notes. Everything is integer arithmetic (no bit operators), and
+-- numbers reach text only through dec(), so Lua 5.1 to 5.4 print the same.
 
-local floor, byte, char, concat = math.floor, string.byte, string.char, table.concat
+local floor, byte, char, concat, find, sub = math.floor, string.byte, string.char, table.concat, string.find, string.sub
 local STOP = {} -- error value: the packet cannot be read to its end
 
 -- dec formats an integer-valued number in decimal (Lua 5.3+ would print
--- 3.0 for a float).
+-- 3.0 for a float). Packet identifiers and ports are formatted again and
+-- again, so numbers below 65536 are kept once formatted.
+local DECIMAL = {}
 local function dec(v)
-    if v >= -9007199254740992 and v <= 9007199254740992 then
-        return string.format("%d", v)
+    local s = DECIMAL[v]
+    if s then
+        return s
     end
-    return string.format("%.0f", v)
+    if v >= -9007199254740992 and v <= 9007199254740992 then
+        s = string.format("%d", v)
+    else
+        s = string.format("%.0f", v)
+    end
+    if v >= 0 and v < 65536 then
+        DECIMAL[v] = s
+    end
+    return s
 end
 
 -- gofmt fills in a note's Go format string: %s, %d, %x, %#x, %#02x.
@@ -43,7 +56,8 @@ local function gofmt(format, ...)
     end))
 end
 
--- band is a & b for non-negative integers.
+-- band is a & b for non-negative integers (bit fields whose mask is not
+-- one run of bits; the others are read with floor and %).
 local function band(a, b)
     local r, bit = 0, 1
     while a > 0 and b > 0 do
@@ -102,48 +116,61 @@ local function utf8_width(s, i, n)
     return more + 1, true
 end
 
--- valid_utf8 looks at non-ASCII bytes only: string.find skips runs of
--- ASCII at C speed, so a long string costs little Lua work.
+-- utf8_checked remembers which short strings (topics, mostly, which
+-- repeat) are well-formed UTF-8; it is emptied when it holds UTF8_KEEP.
+local utf8_checked, utf8_count, UTF8_KEEP, UTF8_SHORT = {}, 0, 4096, 256
+
 local function valid_utf8(s)
-    local i, n = 1, #s
-    while true do
-        local c = byte(s, i)
-        if c == nil then
-            return true
-        elseif c < 0x80 then
-            i = string.find(s, "[\128-\255]", i)
-            if i == nil then
-                return true
-            end
-        end
-        local w, ok = utf8_width(s, i, n)
-        if not ok then
-            return false
-        end
-        i = i + w
+    local known = utf8_checked[s]
+    if known ~= nil then
+        return known
     end
+    -- Most strings are ASCII: one pattern search tells.
+    local ok = find(s, "[\128-\255]") == nil
+    if not ok then
+        -- Only non-ASCII bytes are looked at: find skips runs of ASCII at
+        -- C speed, so a long string costs little Lua work.
+        ok = true
+        local i, n = 1, #s
+        while true do
+            local c = byte(s, i)
+            if c == nil then
+                break
+            elseif c < 0x80 then
+                i = find(s, "[\128-\255]", i)
+                if i == nil then
+                    break
+                end
+            end
+            local w, good = utf8_width(s, i, n)
+            if not good then
+                ok = false
+                break
+            end
+            i = i + w
+        end
+    end
+    if #s <= UTF8_SHORT then
+        if utf8_count >= UTF8_KEEP then
+            utf8_checked, utf8_count = {}, 0
+        end
+        utf8_checked[s], utf8_count = ok, utf8_count + 1
+    end
+    return ok
 end
 
--- text_show is how Wireshark shows a UTF-8 string: up to the first NUL,
--- with U+FFFD for each piece that is not UTF-8.
-local function text_show(s)
-    local nul = string.find(s, "\0", 1, true)
-    if nul then
-        s = string.sub(s, 1, nul - 1)
-    end
-    if valid_utf8(s) then
-        return s
-    end
-    -- Well-formed runs are copied whole, and a run of ill-formed pieces
-    -- becomes one string.rep; the pieces are joined in blocks so that no
-    -- table grows with the length of the text.
+-- replace_ill_formed returns s with each ill-formed piece replaced by
+-- U+FFFD, as Wireshark shows it. Well-formed runs are copied whole, a run of
+-- ill-formed pieces becomes one string.rep, and the pieces are joined in
+-- blocks, so no table grows with the length of the text.
+local function replace_ill_formed(s)
     local blocks, out, np, i, run, n = {}, {}, 0, 1, 1, #s
     while true do
         local c = byte(s, i)
         if c == nil then
             break
         elseif c < 0x80 then
-            i = string.find(s, "[\128-\255]", i)
+            i = find(s, "[\128-\255]", i)
             if i == nil then
                 break
             end
@@ -153,7 +180,7 @@ local function text_show(s)
                 i = i + w
             else
                 np = np + 1
-                out[np] = string.sub(s, run, i - 1)
+                out[np] = sub(s, run, i - 1)
                 local count = 0
                 repeat
                     count, i = count + 1, i + w
@@ -176,16 +203,39 @@ local function text_show(s)
             end
         end
     end
-    out[np + 1] = string.sub(s, run, n)
+    out[np + 1] = sub(s, run, n)
     blocks[#blocks + 1] = concat(out)
     return concat(blocks)
+end
+
+-- text_show is how Wireshark shows a UTF-8 string: up to the first NUL,
+-- with U+FFFD for each piece that is not UTF-8. The last short string
+-- shown is remembered: a topic is shown in its item and again in the Info
+-- column.
+local shown_in, shown_out = nil, ""
+local function text_show(s)
+    if s == shown_in then
+        return shown_out
+    end
+    local t = s
+    local nul = find(t, "\0", 1, true)
+    if nul then
+        t = sub(t, 1, nul - 1)
+    end
+    if not valid_utf8(t) then
+        t = replace_ill_formed(t)
+    end
+    if #s <= UTF8_SHORT then
+        shown_in, shown_out = s, t
+    end
+    return t
 end
 
 -- The running release, from get_version() ("1.10.14"); nil when it cannot
 -- tell. Wireshark 1.x renders a field's exported value (PDML, -T fields)
 -- into per-packet memory that refuses any request of EP_CEILING bytes or
 -- more, and tshark aborts; so there, and when the release is unknown, no
--- item may carry a value whose text could reach it.
+-- item may carry a value whose text could reach it (export_fit).
 local RELEASE = nil
 do
     local ok, v = pcall(function() return get_version() end)
@@ -196,19 +246,35 @@ end
 local EXPORT_LIMITED = RELEASE == nil or tonumber(string.match(RELEASE, "^(%d+)")) < UNLIMITED_SINCE
 
 -- Before 1.12, TvbRange:string() copies the bytes unchanged; later it
--- converts them to UTF-8, so it serves only there.
+-- converts them to UTF-8, so it serves as a byte reader only there.
 local STRING_IS_RAW = RELEASE == nil
 if RELEASE then
     local major, minor = string.match(RELEASE, "^(%d+)%.(%d+)")
     STRING_IS_RAW = tonumber(major) == 1 and tonumber(minor) < 12
 end
 
--- tvb_bytes returns n bytes of tvb as a Lua string: Tvb:raw from 1.12 on
--- (not TvbRange:raw, which 3.4 answers with the whole Tvb); before,
--- TvbRange:string() TEXT_CHUNK bytes at a time (each copy a per-packet
--- allocation far below EP_CEILING). One byte at a time only where neither
--- works.
-local has_raw, has_string = nil, nil
+-- raw_bytes returns n bytes of tvb at off as a Lua string through Tvb:raw
+-- (1.12 and later; not TvbRange:raw, which 3.4 answers with the whole
+-- Tvb), or nil where there is no such method.
+local has_raw = nil
+local function raw_bytes(tvb, off, n)
+    if has_raw == false then
+        return nil
+    end
+    local ok, s = pcall(function() return tvb:raw(off, n) end)
+    if ok and type(s) == "string" and #s == n then
+        has_raw = true
+        return s
+    end
+    has_raw = false
+    return nil
+end
+
+-- tvb_bytes returns n bytes of tvb as a Lua string: raw_bytes where it
+-- works; before 1.12, TvbRange:string() TEXT_CHUNK bytes at a time (each
+-- copy a per-packet allocation far below EP_CEILING); one byte at a time
+-- only where neither works.
+local has_string = nil
 if not STRING_IS_RAW then
     has_string = false
 end
@@ -216,13 +282,9 @@ local function tvb_bytes(tvb, off, n)
     if n <= 0 then
         return ""
     end
-    if has_raw ~= false then
-        local ok, s = pcall(function() return tvb:raw(off, n) end)
-        if ok and type(s) == "string" and #s == n then
-            has_raw = true
-            return s
-        end
-        has_raw = false
+    local s = raw_bytes(tvb, off, n)
+    if s then
+        return s
     end
     if has_string ~= false then
         local t = {}
@@ -233,8 +295,8 @@ local function tvb_bytes(tvb, off, n)
                 if m > TEXT_CHUNK then
                     m = TEXT_CHUNK
                 end
-                local s = tvb(off + i, m):string()
-                if type(s) ~= "string" or #s ~= m then
+                local piece = tvb(off + i, m):string()
+                if type(piece) ~= "string" or #piece ~= m then
                     error("short")
                 end
                 if has_string == nil then
@@ -243,13 +305,13 @@ local function tvb_bytes(tvb, off, n)
                         if k > 8 then
                             break
                         end
-                        if byte(s, k) ~= tvb(off + i + k - 1, 1):uint() then
+                        if byte(piece, k) ~= tvb(off + i + k - 1, 1):uint() then
                             error("converted")
                         end
                     end
                     has_string = true
                 end
-                t[#t + 1] = s
+                t[#t + 1] = piece
                 i = i + m
             end
         end)
@@ -265,28 +327,28 @@ local function tvb_bytes(tvb, off, n)
     return concat(t)
 end
 
--- export_fit returns how many of the n bytes of a value of field f one
--- item may cover on this release: all of them, except on the releases
--- with EP_CEILING for values whose text could reach it. 1.x exports a
--- value as "<abbrev> == <value>" in filter form: three bytes per byte of
--- FT_BYTES, and for strings at worst 12 per byte (3 bytes of U+FFFD, each
--- escaped as \xNN), plus quotes and a NUL (luagen/limits.go). raw, when
--- given, is the value's bytes: a string is then cut before a UTF-8
--- continuation byte.
-local function export_fit(f, n, raw)
+-- export_fit returns how many of the n bytes of a value of the field
+-- (abbrev, is_text) one item may cover on this release: all of them, except
+-- on the releases with EP_CEILING for values whose text could reach it.
+-- 1.x exports a value as "<abbrev> == <value>" in filter form: three bytes
+-- per byte of FT_BYTES, and for strings at worst 12 per byte (3 bytes of
+-- U+FFFD, each escaped as \xNN), plus quotes and a NUL (luagen/limits.go).
+-- raw, when given, is the value's bytes: a string is then cut before a
+-- UTF-8 continuation byte.
+local function export_fit(abbrev, is_text, n, raw)
     if not EXPORT_LIMITED then
         return n
     end
-    local k = n
-    if f.kind == "bytes" then
-        k = floor((EP_CEILING - #f.abbrev - 5) / 3)
-    elseif f.kind == "string" then
-        k = floor((EP_CEILING - #f.abbrev - 8) / 12)
+    local k
+    if is_text then
+        k = floor((EP_CEILING - #abbrev - 8) / 12)
+    else
+        k = floor((EP_CEILING - #abbrev - 5) / 3)
     end
     if k >= n then
         return n
     end
-    if f.kind == "string" and raw then
+    if is_text and raw then
         local back = 0
         while back < 3 and k > 0 do
             local c = byte(raw, k + 1)
@@ -303,202 +365,188 @@ end
 local EXPORT_NOTE = { group = PI_UNDECODED, severity = PI_NOTE,
     format = "%s has %d bytes: Wireshark %s can export only the first %d of one field (more aborts tshark), so the item covers those" }
 
-local Decoder = {}
-Decoder.__index = Decoder
+-- The bytes being read. Dissection is not reentrant, so the packet being
+-- read lives in these upvalues rather than in a table: TVB is the segment,
+-- BASE the packet's offset in it, AVAIL how many of its bytes the capture
+-- holds. SEG holds the segment's first SEG_END bytes as a Lua string when
+-- the segment is small enough to copy (SEG_MAX), so integers are read with
+-- string.byte instead of a TvbRange each; past SEG_END (a large reassembled
+-- packet, or 1.10 without TvbRange:raw) they are read from TVB.
+local SEG_MAX = 262144
+local TVB, BASE, AVAIL = nil, 0, 0
 
--- new_decoder prepares to read the packet of plen bytes at off in tvb.
--- seen is what the connection told the packet (version, assumed,
--- saw_connect); aliases are the connection's topic aliases on the first
--- pass, nil when the packet is read again.
--- The latest value of each field in the current packet, for conditions on
--- flags. The tables live as long as the script, and a generation number
--- says which entries belong to the current packet, so a packet creates no
--- table for them.
-local VALUES, VALUE_GEN, GEN = {}, {}, 0
+-- tree_add is TreeItem:add, taken once per dissector call from its tree
+-- (every TreeItem shares it): add(item, ...) is item:add(...) without
+-- looking the method up for each item.
+local tree_add = nil
+local SEG, SEG_END = "", 0
 
--- The one decoder, reset for each packet: dissection is not reentrant, and
--- a fresh table per packet (with its string keys) is what costs most time
--- in interpreters such as gopher-lua.
-local D = setmetatable({ items = {}, notes = {}, brackets = {} }, Decoder)
-
-local function new_decoder(tvb, off, plen, seen, aliases, dir, as_text)
-    local avail = tvb:len() - off
-    if avail > plen then
-        avail = plen
-    end
-    GEN = GEN + 1
-    local d = D
-    d.tvb, d.base, d.avail = tvb, off, avail -- bytes of the packet in the capture
-    d.len = plen -- the packet's length as its header declares
-    d.pos, d.limit = 0, plen -- next byte, end of the current scope
-    d.seen, d.aliases, d.dir, d.as_text = seen, aliases, dir, as_text
-    d.version, d.proto_level, d.gen = seen.version, -1, GEN
-    -- items holds (abbrev, offset, item) triples in tree order, for
-    -- attaching notes to the first item of a field at an offset.
-    d.nitems = 0
-    if #d.notes > 0 then
-        d.notes = {}
-    end
-    if #d.brackets > 0 then
-        d.brackets = {}
-    end
-    d.alias, d.topic_seen, d.topic_empty, d.topic = -1, false, false, ""
-    d.packet_id, d.err, d.packet, d.flags = -1, nil, nil, nil
-    return d
-end
-
--- item_at returns the first item of the field with this abbreviation at
--- packet offset off, or nil.
-function Decoder:item_at(abbrev, off)
-    local items = self.items
-    for i = 1, self.nitems, 3 do
-        if items[i] == abbrev and items[i + 1] == off then
-            return items[i + 2]
+-- segment_read makes tvb the segment being read.
+local function segment_read(tvb, total)
+    TVB, BASE, SEG, SEG_END = tvb, 0, "", 0
+    if total > 0 and total <= SEG_MAX then
+        local s = raw_bytes(tvb, 0, total)
+        if s then
+            SEG, SEG_END = s, total
         end
     end
-    return nil
 end
 
-function Decoder:left()
-    return self.limit - self.pos
-end
-
-function Decoder:version_is(...)
-    for i = 1, select("#", ...) do
-        if self.version == select(i, ...) then
-            return true
-        end
+-- tvb_u8 reads the byte at segment offset t.
+local function tvb_u8(t)
+    if t < SEG_END then
+        return byte(SEG, t + 1)
     end
-    return false
+    return TVB(t, 1):uint()
 end
 
--- is_set reports whether the latest value of field f is not 0.
-function Decoder:is_set(f)
-    return VALUE_GEN[f] == self.gen and VALUES[f] ~= 0
+-- u8, u16 and u32 read a big-endian integer at packet offset off; the
+-- caller has checked that the bytes are there.
+local function u8(off)
+    local t = BASE + off
+    if t < SEG_END then
+        return byte(SEG, t + 1)
+    end
+    return TVB(t, 1):uint()
+end
+
+local function u16(off)
+    local t = BASE + off
+    if t + 2 <= SEG_END then
+        local a, b = byte(SEG, t + 1, t + 2)
+        return a * 256 + b
+    end
+    return TVB(t, 2):uint()
+end
+
+local function u32(off)
+    local t = BASE + off
+    if t + 4 <= SEG_END then
+        local a, b, c, e = byte(SEG, t + 1, t + 4)
+        return ((a * 256 + b) * 256 + c) * 256 + e
+    end
+    return TVB(t, 4):uint()
+end
+
+-- bytes returns the n bytes at packet offset off as a Lua string, cut to
+-- what the capture holds. Every read of wire bytes as text goes through
+-- here.
+local function bytes(off, n)
+    if off + n > AVAIL then
+        n = AVAIL - off
+    end
+    if n <= 0 then
+        return ""
+    end
+    local t = BASE + off
+    if t + n <= SEG_END then
+        return sub(SEG, t + 1, t + n)
+    end
+    return tvb_bytes(TVB, t, n)
 end
 
 -- range returns the TvbRange of n bytes at packet offset off, cut to what
 -- the capture holds (a cut capture must not raise "Range is out of bounds").
-function Decoder:range(off, n)
-    if off > self.avail then
-        off = self.avail
+local function range(off, n)
+    if off > AVAIL then
+        off = AVAIL
     end
     if n < 0 then
         n = 0
     end
-    if off + n > self.avail then
-        n = self.avail - off
+    if off + n > AVAIL then
+        n = AVAIL - off
     end
-    return self.tvb(self.base + off, n)
+    return TVB(BASE + off, n)
 end
 
-function Decoder:uint_at(off, n)
-    return self.tvb(self.base + off, n):uint()
-end
-
-function Decoder:bytes_at(off, n)
-    if off + n > self.avail then
-        n = self.avail - off
+-- add_wire adds a string or bytes item whose length comes from the wire
+-- (text is its value for a string field, nil for bytes, which Wireshark
+-- reads itself). Every such item is added here.
+local function add_wire(tree, pf, off, n, text)
+    if text then
+        return tree_add(tree, pf, range(off, n), text)
     end
-    return tvb_bytes(self.tvb, self.base + off, n)
+    return tree_add(tree, pf, range(off, n))
 end
 
-function Decoder:note(rule, field, off, ...)
+-- The decoder state of the packet being read, one table reset for each
+-- packet. Fields: seen (what the connection told the packet: version,
+-- assumed, saw_connect), aliases (the connection's topic aliases on the
+-- first pass, nil when the packet is read again), dir, as_text, version,
+-- proto_level, packet_id, alias, brackets (Info column text), len (as the
+-- header declares), pos and limit (next byte and end while the fixed
+-- header is read), and why reading stopped (err_*).
+local D = {}
+
+-- Notes of the packet, as (item or false, rule, message) triples, attached
+-- after the packet is read so they follow the item's own children.
+local NOTES, NNOTES = {}, 0
+
+local function note(item, rule, ...)
     local msg = rule.format
     if select("#", ...) > 0 then
         msg = gofmt(rule.format, ...)
     end
-    self.notes[#self.notes + 1] = { rule = rule, field = field, off = off, msg = msg }
+    NOTES[NNOTES + 1], NOTES[NNOTES + 2], NOTES[NNOTES + 3] = item or false, rule, msg
+    NNOTES = NNOTES + 3
 end
 
--- fail stops the packet: kind is "malformed" (wrong on the wire) or
--- "truncated" (cut by the capture).
-function Decoder:fail(off, f, kind, detail)
-    self.pos = off
-    self.err = { kind = kind, field = f and f.abbrev or "", detail = detail or "", suffix = "" }
+-- fail stops the packet at packet offset off: kind is "malformed" (wrong
+-- on the wire) or "truncated" (cut by the capture); abbrev names the field.
+local function fail(off, abbrev, kind, detail)
+    D.pos = off
+    D.err_kind, D.err_field, D.err_detail = kind, abbrev or "", detail or ""
     error(STOP, 0)
 end
 
--- add adds the item of field f for n bytes at off. Integers and text carry
--- their value; bit fields, booleans and bytes are read by Wireshark.
-function Decoder:add(tree, f, off, n, value, text)
-    local r = self:range(off, n)
-    local item
-    if f.kind == "string" then
-        item = tree:add(f.pf, r, text or "")
-    elseif f.kind == "none" then
-        item = tree:add(f.pf, r, "")
-        item:set_text(f.name)
-    elseif f.kind == "uint" and not f.mask then
-        item = tree:add(f.pf, r, value)
+-- need fails for n bytes at pos that are not there: past limit (the end of
+-- the packet or property block), or past what the capture holds.
+local function need(pos, limit, n, abbrev, what)
+    if pos + n > limit then
+        fail(pos, abbrev, "malformed", gofmt(REASON.need_bytes, what, n, limit - pos))
+    end
+    fail(pos, abbrev, "truncated", "")
+end
+
+-- add_cut adds the item of a value that runs to the end of its scope (the
+-- application message, the rest of a property block after an unknown
+-- identifier): n bytes at packet offset off, of the field pf (abbrev;
+-- is_text for a string field). Where the release cannot export that much
+-- (export_fit) the item covers what it can, with a note saying so, and only
+-- those bytes are read. Returns the bytes shown of a string field, else "".
+local function add_cut(tree, pf, abbrev, is_text, off, n)
+    local k = export_fit(abbrev, is_text, n, nil)
+    local raw, item = "", nil
+    if is_text then
+        if k < n then
+            raw = bytes(off, k + 1)
+            k = export_fit(abbrev, is_text, n, raw)
+            raw = sub(raw, 1, k)
+        else
+            raw = bytes(off, n)
+        end
+        item = add_wire(tree, pf, off, k, text_show(raw))
     else
-        item = tree:add(f.pf, r)
+        item = add_wire(tree, pf, off, k)
     end
-    VALUES[f], VALUE_GEN[f] = value or 0, self.gen
-    local items, n = self.items, self.nitems
-    items[n + 1], items[n + 2], items[n + 3] = f.abbrev, off, item
-    self.nitems = n + 3
-    return item
+    if k < n then
+        note(item, EXPORT_NOTE, abbrev, n, RELEASE or "(unknown release)", k)
+    end
+    return raw
 end
 
-function Decoder:check_value(f, off, v)
-    if not f.values or f.unchecked then
-        return
-    end
-    if f.values[v] == nil then
-        if f.kind ~= "bool" then
-            self:note(RULE.undefined_value, f.abbrev, off, f.abbrev, v)
-        end
-    elseif f.reserved and f.reserved[v] then
-        self:note(RULE.reserved_value, f.abbrev, off, f.abbrev, v)
-    end
-end
-
--- bits adds the bit fields of a flags byte under its item, and names the
--- set ones in the item's text as Wireshark's bitmask items do.
-function Decoder:bits(item, bits, off, whole)
-    local label = {}
-    for _, f in ipairs(bits) do
-        local v = floor(band(whole, f.mask) / f.div)
-        self:add(item, f, off, 1, v)
-        if f.must_be_zero and v ~= 0 then
-            self:note(RULE.reserved_bits, f.abbrev, off, f.abbrev)
-        end
-        self:check_value(f, off, v)
-        if f.kind == "bool" then
-            if v ~= 0 then
-                label[#label + 1] = ", " .. f.name
-            end
-        elseif f.values and f.values[v] then
-            label[#label + 1] = ", " .. f.name .. ": " .. f.values[v]
-        end
-    end
-    if #label > 0 then
-        item:append_text(concat(label))
-    end
-end
-
--- need checks that n bytes can be read in the current scope.
-function Decoder:need(f, n, what)
-    if self.pos + n > self.limit then
-        self:fail(self.pos, f, "malformed",
-            gofmt(REASON.need_bytes, what, n, self.limit - self.pos))
-    end
-    if self.pos + n > self.avail then
-        self:fail(self.pos, f, "truncated", "")
-    end
-end
-
--- read_varint reads a variable byte integer (MQTT 5.0 §1.5.5) of at most
--- MAX_VARINT_LENIENT bytes at off in tvb, ending before limit: value, size,
--- error ("truncated" when limit comes first, "malformed" when it never ends).
-local function read_varint(tvb, off, limit)
+-- varint reads a variable byte integer (MQTT 5.0 §1.5.5) of at most
+-- MAX_VARINT_LENIENT bytes at packet offset off, ending before limit:
+-- value, size, error ("truncated" when limit comes first, "malformed" when
+-- it never ends).
+local function varint(off, limit)
     local v, mult = 0, 1
     for i = 0, MAX_VARINT_LENIENT - 1 do
         if off + i >= limit then
             return 0, 0, "truncated"
         end
-        local b = tvb(off + i, 1):uint()
+        local b = u8(off + i)
         v = v + (b % 128) * mult
         if b < 128 then
             return v, i + 1, nil
@@ -512,317 +560,114 @@ local function read_varint(tvb, off, limit)
     return 0, 0, "malformed"
 end
 
-function Decoder:varint_at(off, limit)
-    return read_varint(self.tvb, self.base + off, self.base + limit)
-end
-
--- integer reads a one-, two- or four-byte integer (size 1, 2, 4) or a
--- variable byte integer (size 0).
-function Decoder:integer(tree, e, size)
-    local f = e.field
-    local v, n
-    if size == 0 then
-        local limit = self.limit
-        if limit > self.avail then
-            limit = self.avail
-        end
-        local err
-        v, n, err = self:varint_at(self.pos, limit)
-        if err == "truncated" and limit == self.limit then
-            err = "malformed"
-        end
-        if err then
-            self:fail(self.pos, f, err, REASON.varint_past_end)
-        end
-        if n > MAX_VARINT then
-            self:note(RULE.long_varint, f.abbrev, self.pos, n)
-        end
-    else
-        self:need(f, size, f.name)
-        v, n = self:uint_at(self.pos, size), size
+-- field_varint reads a variable byte integer field at pos in a scope that
+-- ends at limit, failing as the Go decoder does when it cannot.
+local function field_varint(pos, limit, abbrev)
+    local lim = limit
+    if lim > AVAIL then
+        lim = AVAIL
     end
-    local off = self.pos
-    local item = self:add(tree, f, off, n, v)
-    self:check_value(f, off, v)
-    if e.bits then
-        self:bits(item, e.bits, off, v)
-    end
-    self.pos = self.pos + n
-    self:role(e, off, v, nil)
-end
-
-function Decoder:u8(tree, e) self:integer(tree, e, 1) end
-function Decoder:u16(tree, e) self:integer(tree, e, 2) end
-function Decoder:u32(tree, e) self:integer(tree, e, 4) end
-function Decoder:varint(tree, e) self:integer(tree, e, 0) end
-
--- length_prefixed reads a two-byte length and that many bytes: a UTF-8
--- string or binary data (MQTT 5.0 §1.5.4, §1.5.6). Without a length field
--- the item covers the length too (FT_UINT_STRING).
-function Decoder:length_prefixed(tree, e)
-    local f = e.field
-    if self.as_text and e.text then
-        f = e.text
-    end
-    self:need(e.len or f, 2, REASON.what_length)
-    local start = self.pos
-    local n = self:uint_at(self.pos, 2)
-    if e.len then
-        self:add(tree, e.len, self.pos, 2, n)
-    end
-    self.pos = self.pos + 2
-    if self.pos + n > self.limit then
-        self.pos = start
-        self:fail(start, f, "malformed", gofmt(REASON.string_past_end,
-            n, self.limit - start - 2))
-    end
-    if self.pos + n > self.avail then
-        self:fail(self.pos, f, "truncated", "")
-    end
-    local raw = ""
-    if f.kind == "string" or e.check or e.role == "topic" or e.info then
-        raw = self:bytes_at(self.pos, n)
-    end
-    local k = export_fit(f, n, raw)
-    local text = nil
-    if f.kind == "string" then
-        if k < n then
-            text = text_show(string.sub(raw, 1, k))
-        else
-            text = text_show(raw)
-        end
-    end
-    if n == 0 and e.omit_empty then
-        -- no item for an empty value, as Wireshark does for a PUBLISH topic
-    elseif e.len then
-        self:add(tree, f, self.pos, k, 0, text)
-    else
-        self:add(tree, f, start, k + 2, 0, text)
-    end
-    if k < n then
-        local at = self.pos
-        if not e.len then
-            at = start
-        end
-        self:note(EXPORT_NOTE, f.abbrev, at, f.abbrev, n, RELEASE or "(unknown release)", k)
-    end
-    self:check_text(e, f, self.pos, raw)
-    self.pos = self.pos + n
-    self:role(e, self.pos - n, n, raw)
-end
-
-Decoder.utf8_string = Decoder.length_prefixed
-Decoder.binary_data = Decoder.length_prefixed
-
-function Decoder:check_text(e, f, off, raw)
-    local check = e.check
-    if not check then
-        return
-    end
-    if check.utf8 then
-        if not valid_utf8(raw) then
-            self:note(RULE.bad_utf8, f.abbrev, off, f.abbrev)
-        elseif string.find(raw, "\0", 1, true) then
-            self:note(RULE.nul_in_string, f.abbrev, off, f.abbrev)
-        end
-    end
-    if check.non_empty and #raw == 0 then
-        self:note(RULE.illegal_topic_length, f.abbrev, off)
-    end
-    if check.no_wildcard and (string.find(raw, "+", 1, true) or string.find(raw, "#", 1, true)) then
-        self:note(RULE.wildcard_in_topic, f.abbrev, off, f.abbrev)
-    end
-end
-
--- rest reads every byte left in the packet (the application message).
-function Decoder:rest(tree, e)
-    local f = e.field
-    if self.as_text and e.text then
-        f = e.text
-    end
-    local n = self.limit - self.pos
-    local k = export_fit(f, n, nil)
-    local raw, text = "", nil
-    if f.kind == "string" then
-        -- Only the bytes the item shows are read.
-        if k < n then
-            raw = self:bytes_at(self.pos, k + 1)
-            k = export_fit(f, n, raw)
-            raw = string.sub(raw, 1, k)
-        else
-            raw = self:bytes_at(self.pos, n)
-        end
-        text = text_show(raw)
-    end
-    self:add(tree, f, self.pos, k, 0, text)
-    if k < n then
-        self:note(EXPORT_NOTE, f.abbrev, self.pos, f.abbrev, n, RELEASE or "(unknown release)", k)
-    end
-    self:role(e, self.pos, 0, raw)
-    if self.limit > self.avail then
-        self:fail(self.avail, f, "truncated", "")
-    end
-    self.pos = self.limit
-end
-
--- properties reads an MQTT 5 property block (§2.2.2): a variable byte
--- integer length, then identifier and value pairs, under a subtree.
-function Decoder:properties(tree, e)
-    local start = self.pos
-    local limit = self.limit
-    if limit > self.avail then
-        limit = self.avail
-    end
-    local length, n, err = self:varint_at(self.pos, limit)
-    if err == "truncated" and limit == self.limit then
+    local v, n, err = varint(pos, lim)
+    if err == "truncated" and lim == limit then
         err = "malformed"
     end
     if err then
-        self:fail(self.pos, PROPERTY.length, err, REASON.props_len_cut)
+        fail(pos, abbrev, err, REASON.varint_past_end)
     end
-    if n > MAX_VARINT then
-        self:note(RULE.long_varint, PROPERTY.length.abbrev, self.pos, n)
-    end
-    if self.pos + n + length > self.limit then
-        self:fail(self.pos, PROPERTY.length, "malformed", gofmt(REASON.props_past_end,
-            length, self.limit - self.pos - n))
-    end
-    local block_end = self.pos + n + length
-    local sub = self:add(tree, e.field, start, n + length)
-    self:add(sub, e.len, self.pos, n, length)
-    self.pos = self.pos + n
-
-    local outer = self.limit
-    self.limit = block_end
-    local seen = {}
-    while self.pos < self.limit do
-        self:need(PROPERTY.id, 1, REASON.what_property_id)
-        local id_off = self.pos
-        local id = self:uint_at(self.pos, 1)
-        self:add(sub, PROPERTY.id, self.pos, 1, id)
-        self.pos = self.pos + 1
-        local prop = PROPERTIES[id]
-        if prop == nil then
-            -- Like Wireshark, take the rest of the block as one string.
-            local n = self.limit - self.pos
-            local raw = self:bytes_at(self.pos, n)
-            local k = export_fit(PROPERTY.unknown, n, raw)
-            self:add(sub, PROPERTY.unknown, self.pos, k, 0, text_show(string.sub(raw, 1, k)))
-            if k < n then
-                self:note(EXPORT_NOTE, PROPERTY.unknown.abbrev, self.pos, PROPERTY.unknown.abbrev, n,
-                    RELEASE or "(unknown release)", k)
-            end
-            self:note(RULE.unknown_property, PROPERTY.id.abbrev, id_off, id)
-            if self.limit > self.avail then
-                self:fail(self.avail, PROPERTY.unknown, "truncated", "")
-            end
-            self.pos = self.limit
-            break
-        end
-        if not prop.allowed[e.context] then
-            self:note(RULE.property_not_allowed, PROPERTY.id.abbrev, id_off, prop.name, e.context)
-        end
-        if seen[id] and not prop.repeatable then
-            self:note(RULE.property_repeated, PROPERTY.id.abbrev, id_off, prop.name)
-        end
-        seen[id] = true
-        local ok, failure = pcall(prop.read, self, sub, prop)
-        if not ok then
-            if failure == STOP and self.err.kind == "malformed" and block_end < outer then
-                self.err.suffix = self.err.suffix .. " (inside the " .. prop.name .. " property)"
-            end
-            self.limit = outer
-            error(failure, 0)
-        end
-    end
-    self.limit = outer
-end
-
--- alias_topic shows the topic a v5 Topic Alias stands for (§3.3.2.3.4),
--- and remembers the aliases a sender sets, per direction. The topic in use
--- (from the name or the alias) then goes to the Info column.
-function Decoder:alias_topic(tree, e)
-    if e.role ~= "alias_topic" or not self.topic_seen then
-        return
-    end
-    if self.alias >= 0 and not self.topic_empty then
-        self:set_alias(self.alias, self.topic)
-    elseif self.alias >= 0 then
-        local topic = self:lookup_alias(self.alias)
-        if topic == nil then
-            self:note(RULE.unknown_topic_alias, ALIAS.alias.abbrev, self.pos)
-        else
-            local k = export_fit(e.field, #topic, topic)
-            local item = self:add(tree, e.field, self.pos, 0, 0, text_show(string.sub(topic, 1, k)))
-            item:set_generated()
-            if k < #topic then
-                self:note(EXPORT_NOTE, e.field.abbrev, self.pos, e.field.abbrev, #topic,
-                    RELEASE or "(unknown release)", k)
-            end
-            self.topic = topic
-        end
-    elseif self.topic_empty then
-        self:note(RULE.illegal_topic_length, ALIAS.topic.abbrev, self.pos)
-    end
-    self:role(e, self.pos, 0, self.topic)
+    return v, n
 end
 
 -- Aliases change on the first pass only, when Wireshark reads the capture
 -- in order; later passes replay what the first one found (seen.alias).
-function Decoder:set_alias(alias, topic)
-    if self.aliases then
-        self.aliases[self.dir][alias] = topic
+local function set_alias(alias, topic)
+    if D.aliases then
+        D.aliases[D.dir][alias] = topic
     end
 end
 
-function Decoder:lookup_alias(alias)
-    if self.aliases then
-        local topic = self.aliases[self.dir][alias]
-        self.seen.alias = topic or false
+local function lookup_alias(alias)
+    if D.aliases then
+        local topic = D.aliases[D.dir][alias]
+        local seen = D.seen
+        if seen.shared then
+            -- The packet's own copy: it now differs from its neighbours.
+            seen = { version = seen.version, assumed = seen.assumed, saw_connect = seen.saw_connect }
+            D.seen = seen
+            D.keep_seen(seen)
+        end
+        seen.alias = topic or false
         return topic
     end
-    return self.seen.alias or nil
+    return D.seen.alias or nil
 end
 
--- entries iterates over a list that runs to the end of the packet, which
--- must hold at least one entry (§3.8.3, §3.9.3, §3.10.3, §3.11.3).
-function Decoder:entries()
-    if self.pos >= self.limit then
-        self:note(RULE.missing_payload, "", self.pos, self.packet.name)
+-- properties reads an MQTT 5 property block (§2.2.2) at pos: a variable
+-- byte integer length, then identifier and value pairs, under a subtree
+-- item (pf, label) with the length (pf_len) as its first child. context
+-- names the packet for the rules on where a property may appear. Returns
+-- the position after the block.
+local function properties(tree, pos, limit, pf, label, pf_len, context)
+    local start = pos
+    local lim = limit
+    if lim > AVAIL then
+        lim = AVAIL
     end
-    local last = nil
-    return function()
-        if self.pos >= self.limit or self.pos == last then
-            return nil
+    local length, n, err = varint(pos, lim)
+    if err == "truncated" and lim == limit then
+        err = "malformed"
+    end
+    if err then
+        fail(pos, PROPERTY.length.abbrev, err, REASON.props_len_cut)
+    end
+    if pos + n + length > limit then
+        if n > MAX_VARINT then
+            note(nil, RULE.long_varint, n)
         end
-        last = self.pos
-        return true
+        fail(pos, PROPERTY.length.abbrev, "malformed", gofmt(REASON.props_past_end,
+            length, limit - pos - n))
     end
-end
+    local block_end = pos + n + length
+    local block = tree_add(tree, pf, range(start, n + length), "")
+    block:set_text(label)
+    local item = tree_add(block, pf_len, range(pos, n), length)
+    if n > MAX_VARINT then
+        note(item, RULE.long_varint, n)
+    end
+    pos = pos + n
 
--- role records what an element's value means beyond its own item.
-function Decoder:role(e, off, v, raw)
-    local role = e.role
-    if role == "version" then
-        self.proto_level = v
-        self.version = v
-        if not KNOWN[v] then
-            self:note(RULE.unknown_level, e.field.abbrev, off, v)
-            self.version = V_UNKNOWN
+    local seen = nil
+    while pos < block_end do
+        if pos + 1 > AVAIL then
+            need(pos, block_end, 1, PROPERTY.id.abbrev, REASON.what_property_id)
         end
-    elseif role == "packet_id" then
-        self.packet_id = v
-    elseif role == "topic" then
-        self.topic = raw
-        self.topic_seen, self.topic_empty = true, #raw == 0
-    elseif role == "topic_alias" then
-        self.alias = v
+        local id = u8(pos)
+        local id_item = tree_add(block, PROPERTY.id.pf, range(pos, 1), id)
+        pos = pos + 1
+        local prop = PROPERTIES[id]
+        if prop == nil then
+            -- Like Wireshark, take the rest of the block as one string.
+            add_cut(block, PROPERTY.unknown.pf, PROPERTY.unknown.abbrev, true, pos, block_end - pos)
+            note(id_item, RULE.unknown_property, id)
+            if block_end > AVAIL then
+                fail(AVAIL, PROPERTY.unknown.abbrev, "truncated", "")
+            end
+            pos = block_end
+            break
+        end
+        if not prop.allowed[context] then
+            note(id_item, RULE.property_not_allowed, prop.name, context)
+        end
+        if seen == nil then
+            seen = {}
+        elseif seen[id] and not prop.repeatable then
+            note(id_item, RULE.property_repeated, prop.name)
+        end
+        seen[id] = true
+        -- A failure inside names the property when the block ends before
+        -- the packet does.
+        D.property, D.property_inside = prop.name, block_end < limit
+        pos = prop.read(block, pos, block_end)
+        D.property = nil
     end
-    if e.check and e.check.non_zero and v == 0 then
-        self:note(RULE.zero_packet_id, e.field.abbrev, off, e.field.abbrev)
-    end
-    if e.info == "bracket" then
-        -- Columns take UTF-8 text: shown as the item shows it.
-        self.brackets[#self.brackets + 1] = " [" .. text_show(raw) .. "]"
-    end
+    return pos
 end

@@ -1,63 +1,32 @@
 -- ---------------------------------------------------------------------------
--- The fixed header (MQTT 5.0 §2.1), then the packet type's own function.
-
-local function flag_layout(pkt, version)
-    for _, l in ipairs(pkt.flags) do
-        if l.versions == nil or l.versions[version] then
-            return l
-        end
-    end
-    return pkt.flags[#pkt.flags]
-end
+-- The fixed header (MQTT 5.0 §2.1): its length is read here, its items by
+-- the packet type's own function, which then reads the rest.
 
 local function read_packet(d, root)
-    local pkt = d.packet
-    if d.avail < 2 then
+    if AVAIL < 2 then
         d.len = 2
-        d:fail(0, FIXED.flags, "truncated", REASON.short_packet)
+        fail(0, FIXED.flags.abbrev, "truncated", REASON.short_packet)
     end
-    local first = d:uint_at(0, 1)
     -- Remaining Length (§2.1.4), read leniently as Wireshark does.
-    local remaining, n, err = d:varint_at(1, d.avail)
+    local remaining, n, err = varint(1, AVAIL)
     if err then
-        d.len = d.avail + 1
+        d.len = AVAIL + 1
         if err == "truncated" then
-            d:fail(1, FIXED.length, err, REASON.length_cut)
+            fail(1, FIXED.length.abbrev, err, REASON.length_cut)
         end
-        d:fail(1, FIXED.length, err, REASON.length_no_end)
+        fail(1, FIXED.length.abbrev, err, REASON.length_no_end)
     end
     d.len = 1 + n + remaining
     if remaining > MAX_REMAINING then
-        d:fail(1, FIXED.length, "malformed", gofmt(REASON.length_too_large, remaining))
+        fail(1, FIXED.length.abbrev, "malformed", gofmt(REASON.length_too_large, remaining))
     end
-
-    local layout = flag_layout(pkt, d.version)
-    local flags = d:add(root, FIXED.flags, 0, 1, first)
-    d:bits(flags, layout.bits, 0, first)
-    d:add(root, FIXED.length, 1, n, remaining)
-    if n > MAX_VARINT then
-        d:note(RULE.long_varint, FIXED.length.abbrev, 1, n)
-    end
-    if layout.required >= 0 and d.flags ~= layout.required then
-        d:note(RULE.reserved_flags, FIXED.flags.abbrev, 0, pkt.name, d.flags, layout.required)
-    end
-    if pkt.versions and KNOWN[d.version] and not pkt.versions[d.version] then
-        d:note(RULE.type_not_in_version, FIXED.type.abbrev, 0, pkt.name, VERSION_NAMES[d.version])
-    end
-    if not pkt.sets_version then
-        if d.seen.assumed then
-            d:note(RULE.assumed_version, "", 0, VERSION_NAMES[d.version])
-        elseif d.version == V_UNKNOWN and not d.seen.saw_connect then
-            d:note(RULE.unknown_version, "", 0)
-        end
-    end
-
+    d.remaining, d.length_size = remaining, n
     d.pos, d.limit = 1 + n, d.len
-    pkt.dissect(d, root)
+    d.packet.dissect(d, root)
     if d.pos < d.limit then
-        d:note(RULE.trailing_bytes, "", d.pos, d.limit - d.pos)
-        if d.limit > d.avail then
-            d:fail(d.pos, nil, "truncated", "")
+        note(nil, RULE.trailing_bytes, d.limit - d.pos)
+        if d.limit > AVAIL then
+            fail(d.pos, nil, "truncated", "")
         end
     end
 end
@@ -110,29 +79,30 @@ local function conversation(pinfo)
 end
 
 -- plausible reports whether a packet can start at off (see PLAUSIBLE).
-local function plausible(tvb, off, total)
-    if total - off < 2 or not PLAUSIBLE[tvb(off, 1):uint()] then
+local function plausible(off, total)
+    if total - off < 2 or not PLAUSIBLE[tvb_u8(off)] then
         return false
     end
     for i = 1, MAX_VARINT do
         if off + i >= total then
             return true -- too short to tell
         end
-        if tvb(off + i, 1):uint() < 128 then
+        if tvb_u8(off + i) < 128 then
             return true
         end
     end
     return false
 end
 
--- packet_length returns the length of the packet at off, "more" when its
--- header is not complete yet, or "bad" when its Remaining Length is not a
--- number it can be.
-local function packet_length(tvb, off, total)
+-- packet_length returns the length of the packet at segment offset off,
+-- "more" when its header is not complete yet, or "bad" when its Remaining
+-- Length is not a number it can be.
+local function packet_length(off, total)
     if total - off < 2 then
         return nil, "more"
     end
-    local v, n, err = read_varint(tvb, off + 1, total)
+    BASE, AVAIL = 0, total
+    local v, n, err = varint(off + 1, total)
     if err == "truncated" then
         return nil, "more"
     elseif err or v > MAX_REMAINING then
@@ -141,62 +111,119 @@ local function packet_length(tvb, off, total)
     return 1 + n + v, "ok"
 end
 
--- dissect_one reads the packet of plen bytes at off into the tree. lost is
--- set when the capture cut this packet short by lost bytes.
-local function dissect_one(tvb, pinfo, tree, off, plen, c, dir, lost)
-    local visited, frame = pinfo.visited, pinfo.number
-    local list = packets_seen[frame]
-    if list == nil then
-        list = {}
-        packets_seen[frame] = list
+-- seen_now returns what the connection tells its next packet. Packets that
+-- are told the same share one table, so a capture costs a table per
+-- change of state rather than per packet.
+local function seen_now(c, gap)
+    local s = c.seen
+    if gap or s == nil or s.version ~= c.version or s.assumed ~= c.assumed or s.saw_connect ~= c.saw_connect then
+        s = { version = c.version, assumed = c.assumed, saw_connect = c.saw_connect, gap = gap, shared = not gap }
+        if not gap then
+            c.seen = s
+        end
     end
-    local seen, aliases = nil, nil
+    return s
+end
+
+-- An expert note for an error of the script itself.
+local SCRIPT_ERROR = { group = PI_MALFORMED, severity = PI_ERROR, format = "%s" }
+
+-- What each packet saw is kept by frame: the packet's seen table when the
+-- frame has one packet (most frames), a list of them when it has more.
+local function seen_count(entry)
+    if entry == nil then
+        return 0
+    elseif entry.version ~= nil then
+        return 1
+    end
+    return #entry
+end
+
+-- D.keep_seen replaces the current packet's seen table (see lookup_alias).
+function D.keep_seen(seen)
+    local entry = packets_seen[D.frame]
+    if entry == nil or entry.version ~= nil then
+        packets_seen[D.frame] = seen
+    else
+        entry[D.index] = seen
+    end
+end
+
+-- dissect_one reads the packet of plen bytes at off (of the segment's
+-- total) into the tree and returns its Info column text and its place
+-- among the frame's packets. lost is set when the capture cut this packet
+-- short by lost bytes.
+local function dissect_one(tvb, frame, visited, tree, off, plen, total, c, dir, lost, as_text)
+    local d = D
+    local entry = packets_seen[frame]
+    local count = seen_count(entry)
+    local seen, ordinal
+    d.aliases = nil
     if visited then
         -- Count the frame's packets again, however often it is dissected.
         local n = replays[frame] or 0
         replays[frame] = n + 1
-        if #list > 0 then
-            seen = list[n % #list + 1]
+        if count == 0 then
+            ordinal = n
+            seen = { version = c.version, assumed = c.assumed, saw_connect = c.saw_connect }
+        elseif count == 1 then
+            ordinal, seen = 0, entry
         else
-            seen = { version = c.version, assumed = c.assumed, saw_connect = c.saw_connect, ordinal = n }
+            ordinal = n % count
+            seen = entry[ordinal + 1]
         end
     else
-        seen = { version = c.version, assumed = c.assumed, saw_connect = c.saw_connect, ordinal = #list,
-                 gap = lost or c.gap[dir] }
-        list[#list + 1] = seen
-        aliases = c.aliases
+        ordinal = count
+        seen = seen_now(c, lost or c.gap[dir])
+        if count == 0 then
+            packets_seen[frame] = seen
+        elseif count == 1 then
+            packets_seen[frame] = { entry, seen }
+        else
+            entry[count + 1] = seen
+        end
+        d.aliases = c.aliases
         c.gap[dir] = false
     end
+    d.frame, d.index = frame, ordinal + 1
 
-    local d = new_decoder(tvb, off, plen, seen, aliases, dir, proto.prefs.show_msg_as_text)
-    local first = tvb(off, 1):uint()
-    d.packet = PACKETS[floor(first / TYPE_DIV)]
-    d.flags = first % TYPE_DIV
-    local root = tree:add(proto, d:range(0, plen))
-    root:set_text(PROTOCOL_NAME .. ", " .. d.packet.info)
+    BASE, AVAIL = off, total - off
+    if AVAIL > plen then
+        AVAIL = plen
+    end
+    NNOTES = 0
+    d.len = plen
+    d.seen, d.dir, d.as_text = seen, dir, as_text
+    d.version, d.proto_level, d.packet_id, d.alias = seen.version, -1, -1, -1
+    d.brackets, d.err_kind, d.property = "", nil, nil
+    local packet = PACKETS[floor(u8(0) / TYPE_DIV)]
+    d.packet = packet
+    local root = tree:add(proto, range(0, plen))
+    root:set_text(packet.text)
 
     local ok, failure = pcall(read_packet, d, root)
     if not ok then
         if failure ~= STOP then
-            d:note({ group = PI_MALFORMED, severity = PI_ERROR, format = "%s" }, "", 0,
-                "@FILE@ could not read this packet: " .. tostring(failure))
-        elseif d.err.kind == "truncated" then
-            d:note(RULE.truncated, "", d.avail, d.avail, d.len)
+            note(nil, SCRIPT_ERROR, "@FILE@ could not read this packet: " .. tostring(failure))
+        elseif d.err_kind == "truncated" then
+            note(nil, RULE.truncated, AVAIL, d.len)
         else
-            local e = d.err
-            local msg = e.kind
-            if e.detail ~= "" then
-                msg = msg .. ": " .. e.detail
+            local msg = d.err_kind
+            if d.err_detail ~= "" then
+                msg = msg .. ": " .. d.err_detail
             end
-            local label = e.field
+            if d.property and d.property_inside then
+                msg = msg .. " (inside the " .. d.property .. " property)"
+            end
+            local label = d.err_field
             if label == "" then
                 label = "packet"
             end
-            d:note(RULE.malformed, e.field, d.pos, label, msg .. e.suffix)
+            note(nil, RULE.malformed, label, msg)
         end
     end
     if seen.gap then
-        d:note(RULE.gap, "", 0, seen.gap)
+        note(nil, RULE.gap, seen.gap)
     end
     if not visited and d.proto_level >= 0 then
         -- The CONNECT's level applies to both directions from now on.
@@ -208,33 +235,24 @@ local function dissect_one(tvb, pinfo, tree, off, plen, c, dir, lost)
         end
     end
 
-    for _, n in ipairs(d.notes) do
-        local item = root
-        if n.field ~= "" then
-            item = d:item_at(n.field, n.off) or root
-        end
-        item:add_expert_info(n.rule.group, n.rule.severity, n.msg)
+    for i = 1, NNOTES, 3 do
+        local item = NOTES[i] or root
+        local rule = NOTES[i + 1]
+        item:add_expert_info(rule.group, rule.severity, NOTES[i + 2])
     end
 
-    local info = d.packet.info
+    local info = packet.info
     if d.packet_id >= 0 then
         info = info .. " (id=" .. dec(d.packet_id) .. ")"
     end
-    info = info .. concat(d.brackets)
-    pinfo.cols.protocol = SHORT_NAME
-    if seen.ordinal == 0 then
-        pinfo.cols.info:set(info)
-    else
-        pinfo.cols.info:append(", " .. info)
-    end
+    return info .. d.brackets, ordinal
 end
 
 -- segment_start returns where the first packet of the segment starts:
 -- after the rest of a packet the capture cut short, and not at all (total)
 -- while waiting for a segment that starts with a packet.
-local function segment_start(tvb, pinfo, c, dir, total)
-    local key = pinfo.number
-    if pinfo.visited then
+local function segment_start(key, visited, c, dir, total)
+    if visited then
         return segment_starts[key] or 0
     end
     local start = 0
@@ -246,7 +264,7 @@ local function segment_start(tvb, pinfo, c, dir, total)
         c.skip[dir] = c.skip[dir] - start
     end
     if c.unsynced[dir] and start < total then
-        if plausible(tvb, start, total) then
+        if plausible(start, total) then
             c.unsynced[dir] = false
         else
             start = total
@@ -258,12 +276,27 @@ local function segment_start(tvb, pinfo, c, dir, total)
     return start
 end
 
+-- The Info column texts of the segment's packets, and the place of the
+-- first among the frame's packets; written to the column once per segment.
+local INFOS, NINFOS, FIRST_ORDINAL = {}, 0, 0
+
+local function add_info(info, ordinal)
+    if NINFOS == 0 then
+        FIRST_ORDINAL = ordinal
+    end
+    NINFOS = NINFOS + 1
+    INFOS[NINFOS] = info
+end
+
 -- dissect_segment reads every packet of the TCP data in tvb, and asks TCP
 -- for more data when the last one is not complete.
 local function dissect_segment(tvb, pinfo, tree)
+    tree_add = tree.add
     local total = tvb:len()
     local c, dir = conversation(pinfo)
-    local off = segment_start(tvb, pinfo, c, dir, total)
+    local frame, visited = pinfo.number, pinfo.visited
+    segment_read(tvb, total)
+    local off = segment_start(frame, visited, c, dir, total)
     if off >= total then
         return total
     end
@@ -278,12 +311,13 @@ local function dissect_segment(tvb, pinfo, tree)
     if okc and cd == 0 then
         can_desegment = false
     end
-    local first_pass = not pinfo.visited
+    local first_pass = not visited
+    local as_text = proto.prefs.show_msg_as_text
 
     while off < total do
-        local plen, state = packet_length(tvb, off, total)
+        local plen, state = packet_length(off, total)
         if state == "ok" and off + plen <= total then
-            dissect_one(tvb, pinfo, tree, off, plen, c, dir)
+            add_info(dissect_one(tvb, frame, visited, tree, off, plen, total, c, dir, nil, as_text))
             off = off + plen
         elseif state ~= "bad" and can_desegment then
             pinfo.desegment_offset = off
@@ -296,7 +330,7 @@ local function dissect_segment(tvb, pinfo, tree)
         elseif state == "bad" then
             -- A Remaining Length that never ends: read what there is as one
             -- packet, then look for the next one in the next segment.
-            dissect_one(tvb, pinfo, tree, off, total - off, c, dir)
+            add_info(dissect_one(tvb, frame, visited, tree, off, total - off, total, c, dir, nil, as_text))
             if first_pass then
                 c.unsynced[dir] = true
                 if lost > 0 then
@@ -310,7 +344,7 @@ local function dissect_segment(tvb, pinfo, tree)
             if lost > 0 then
                 cut = lost
             end
-            dissect_one(tvb, pinfo, tree, off, plen or (total - off), c, dir, cut)
+            add_info(dissect_one(tvb, frame, visited, tree, off, plen or (total - off), total, c, dir, cut, as_text))
             if first_pass and lost > 0 then
                 local rest = -1
                 if plen then
@@ -334,10 +368,32 @@ local function dissect_segment(tvb, pinfo, tree)
     return total
 end
 
+-- write_infos writes the Info column texts of the segment's packets: the
+-- frame's first packet sets the column, later ones append to it.
+local function write_infos(pinfo)
+    if NINFOS == 0 then
+        return
+    end
+    local text = concat(INFOS, ", ", 1, NINFOS)
+    pinfo.cols.protocol = SHORT_NAME
+    if FIRST_ORDINAL == 0 then
+        pinfo.cols.info:set(text)
+    else
+        pinfo.cols.info:append(", " .. text)
+    end
+    for i = 1, NINFOS do
+        INFOS[i] = nil
+    end
+    NINFOS = 0
+end
+
 -- The dissector never lets a Lua error reach Wireshark: anything
 -- unexpected becomes an expert note.
 function proto.dissector(tvb, pinfo, tree)
+    NINFOS = 0
     local ok, result = pcall(dissect_segment, tvb, pinfo, tree)
+    TVB, SEG, SEG_END = nil, "", 0 -- keep no segment past its dissection
+    pcall(write_infos, pinfo)
     if ok then
         return result
     end

@@ -245,349 +245,306 @@ VS.property_id = {
     [0x2A] = "Shared Subscription Available",
 }
 
--- Values the standard reserves: seeing one on the wire earns a note.
-local RESERVED_VALUES = {}
-RESERVED_VALUES.msgtype = { [0x00] = true }
-RESERVED_VALUES.qos = { [0x03] = true }
-RESERVED_VALUES.subqos = { [0x03] = true }
-RESERVED_VALUES.retain_handling = { [0x03] = true }
-
 -- Booleans read Set / Not set, as Wireshark's tfs_set_notset.
 local TFS = { "Set", "Not set" }
 
 -- ---------------------------------------------------------------------------
 -- Fields: Wireshark's filter names (under the prefix P), labels, bases and
--- masks. Besides its ProtoField (pf) each field carries what the reader
--- needs: how its items are added (kind), its mask as a divisor, the values
--- it checks, and whether its bits must be zero.
+-- masks. Besides its ProtoField (pf) each field carries its filter name
+-- (abbrev) for the notes that name it.
 
 local F = {}
 F.len = { -- FT_UINT64 in Wireshark
     pf = ProtoField.uint32(P .. ".len", "Msg Len", base.DEC),
-    abbrev = P .. ".len", name = "Msg Len", kind = "uint",
+    abbrev = P .. ".len",
 }
 F.hdrflags = {
     pf = ProtoField.uint8(P .. ".hdrflags", "Header Flags", base.HEX),
-    abbrev = P .. ".hdrflags", name = "Header Flags", kind = "uint",
+    abbrev = P .. ".hdrflags",
 }
 F.msgtype = {
     pf = ProtoField.uint8(P .. ".msgtype", "Message Type", base.DEC, VS.msgtype, 0xF0),
-    abbrev = P .. ".msgtype", name = "Message Type", kind = "uint",
-    mask = 0xF0, div = 16, values = VS.msgtype, reserved = RESERVED_VALUES.msgtype,
+    abbrev = P .. ".msgtype",
 }
 F.hdr_reserved = {
     pf = ProtoField.uint8(P .. ".hdr_reserved", "Reserved", base.DEC, nil, 0x0F, "Fixed Header Reserved Field"),
-    abbrev = P .. ".hdr_reserved", name = "Reserved", kind = "uint",
-    mask = 0x0F, div = 1,
+    abbrev = P .. ".hdr_reserved",
 }
 F.retain_reserved = {
     pf = ProtoField.uint8(P .. ".retain_reserved", "Reserved", base.DEC, nil, 0x01, "Fixed Header Reserved Field"),
-    abbrev = P .. ".retain_reserved", name = "Reserved", kind = "uint",
-    mask = 0x01, div = 1,
+    abbrev = P .. ".retain_reserved",
 }
 F.dupflag = {
     pf = ProtoField.bool(P .. ".dupflag", "DUP Flag", 8, TFS, 0x08),
-    abbrev = P .. ".dupflag", name = "DUP Flag", kind = "bool",
-    mask = 0x08, div = 8,
+    abbrev = P .. ".dupflag",
 }
 F.qos = {
     pf = ProtoField.uint8(P .. ".qos", "QoS Level", base.DEC, VS.qos, 0x06),
-    abbrev = P .. ".qos", name = "QoS Level", kind = "uint",
-    mask = 0x06, div = 2, values = VS.qos, reserved = RESERVED_VALUES.qos,
+    abbrev = P .. ".qos",
 }
 F.retain = {
     pf = ProtoField.bool(P .. ".retain", "Retain", 8, TFS, 0x01),
-    abbrev = P .. ".retain", name = "Retain", kind = "bool",
-    mask = 0x01, div = 1,
+    abbrev = P .. ".retain",
 }
 F.conack_flags_reserved = {
     pf = ProtoField.bool(P .. ".conack.flags.reserved", "Reserved", base.NONE, TFS),
-    abbrev = P .. ".conack.flags.reserved", name = "Reserved", kind = "bool",
+    abbrev = P .. ".conack.flags.reserved",
 }
 F.conack_flags = {
     pf = ProtoField.uint8(P .. ".conack.flags", "Acknowledge Flags", base.HEX),
-    abbrev = P .. ".conack.flags", name = "Acknowledge Flags", kind = "uint",
+    abbrev = P .. ".conack.flags",
 }
 F.conack_flags_reserved_2 = {
     pf = ProtoField.bool(P .. ".conack.flags.reserved", "Reserved", 8, TFS, 0xFE),
-    abbrev = P .. ".conack.flags.reserved", name = "Reserved", kind = "bool",
-    mask = 0xFE, div = 2, must_be_zero = true,
+    abbrev = P .. ".conack.flags.reserved",
 }
 F.conack_flags_sp = {
     pf = ProtoField.bool(P .. ".conack.flags.sp", "Session Present", 8, TFS, 0x01, "Session Present (version 3.1.1)"),
-    abbrev = P .. ".conack.flags.sp", name = "Session Present", kind = "bool",
-    mask = 0x01, div = 1,
+    abbrev = P .. ".conack.flags.sp",
 }
 F.conack_val = {
     pf = ProtoField.uint8(P .. ".conack.val", "Return Code", base.DEC, VS.conack),
-    abbrev = P .. ".conack.val", name = "Return Code", kind = "uint",
-    values = VS.conack,
+    abbrev = P .. ".conack.val",
 }
 F.msgid = {
     pf = ProtoField.uint16(P .. ".msgid", "Message Identifier", base.DEC),
-    abbrev = P .. ".msgid", name = "Message Identifier", kind = "uint",
+    abbrev = P .. ".msgid",
 }
 F.sub_qos = {
     pf = ProtoField.uint8(P .. ".sub.qos", "Requested QoS", base.DEC, VS.qos),
-    abbrev = P .. ".sub.qos", name = "Requested QoS", kind = "uint",
-    values = VS.qos, reserved = RESERVED_VALUES.qos,
+    abbrev = P .. ".sub.qos",
 }
 F.suback_qos = {
     pf = ProtoField.uint8(P .. ".suback.qos", "Granted QoS", base.DEC, VS.subqos),
-    abbrev = P .. ".suback.qos", name = "Granted QoS", kind = "uint",
-    values = VS.subqos, reserved = RESERVED_VALUES.subqos,
+    abbrev = P .. ".suback.qos",
 }
 F.topic_len = {
     pf = ProtoField.uint16(P .. ".topic_len", "Topic Length", base.DEC),
-    abbrev = P .. ".topic_len", name = "Topic Length", kind = "uint",
+    abbrev = P .. ".topic_len",
 }
 F.topic = {
     pf = ProtoField.string(P .. ".topic", "Topic"),
-    abbrev = P .. ".topic", name = "Topic", kind = "string",
+    abbrev = P .. ".topic",
 }
 F.willtopic_len = {
     pf = ProtoField.uint16(P .. ".willtopic_len", "Will Topic Length", base.DEC),
-    abbrev = P .. ".willtopic_len", name = "Will Topic Length", kind = "uint",
+    abbrev = P .. ".willtopic_len",
 }
 F.willtopic = {
     pf = ProtoField.string(P .. ".willtopic", "Will Topic"),
-    abbrev = P .. ".willtopic", name = "Will Topic", kind = "string",
+    abbrev = P .. ".willtopic",
 }
 F.willmsg = {
     pf = ProtoField.bytes(P .. ".willmsg", "Will Message"),
-    abbrev = P .. ".willmsg", name = "Will Message", kind = "bytes",
+    abbrev = P .. ".willmsg",
 }
 F.willmsg_text = {
     pf = ProtoField.string(P .. ".willmsg_text", "Will Message"),
-    abbrev = P .. ".willmsg_text", name = "Will Message", kind = "string",
+    abbrev = P .. ".willmsg_text",
 }
 F.willmsg_len = {
     pf = ProtoField.uint16(P .. ".willmsg_len", "Will Message Length", base.DEC),
-    abbrev = P .. ".willmsg_len", name = "Will Message Length", kind = "uint",
+    abbrev = P .. ".willmsg_len",
 }
 F.username_len = {
     pf = ProtoField.uint16(P .. ".username_len", "User Name Length", base.DEC),
-    abbrev = P .. ".username_len", name = "User Name Length", kind = "uint",
+    abbrev = P .. ".username_len",
 }
 F.username = {
     pf = ProtoField.string(P .. ".username", "User Name"),
-    abbrev = P .. ".username", name = "User Name", kind = "string",
+    abbrev = P .. ".username",
 }
 F.passwd_len = {
     pf = ProtoField.uint16(P .. ".passwd_len", "Password Length", base.DEC),
-    abbrev = P .. ".passwd_len", name = "Password Length", kind = "uint",
+    abbrev = P .. ".passwd_len",
 }
 F.passwd = {
     pf = ProtoField.string(P .. ".passwd", "Password"),
-    abbrev = P .. ".passwd", name = "Password", kind = "string",
+    abbrev = P .. ".passwd",
 }
 F.msg = {
     pf = ProtoField.bytes(P .. ".msg", "Message"),
-    abbrev = P .. ".msg", name = "Message", kind = "bytes",
+    abbrev = P .. ".msg",
 }
 F.msg_text = {
     pf = ProtoField.string(P .. ".msg_text", "Message"),
-    abbrev = P .. ".msg_text", name = "Message", kind = "string",
+    abbrev = P .. ".msg_text",
 }
 F.proto_len = {
     pf = ProtoField.uint16(P .. ".proto_len", "Protocol Name Length", base.DEC),
-    abbrev = P .. ".proto_len", name = "Protocol Name Length", kind = "uint",
+    abbrev = P .. ".proto_len",
 }
 F.protoname = {
     pf = ProtoField.string(P .. ".protoname", "Protocol Name"),
-    abbrev = P .. ".protoname", name = "Protocol Name", kind = "string",
+    abbrev = P .. ".protoname",
 }
 F.clientid_len = {
     pf = ProtoField.uint16(P .. ".clientid_len", "Client ID Length", base.DEC),
-    abbrev = P .. ".clientid_len", name = "Client ID Length", kind = "uint",
+    abbrev = P .. ".clientid_len",
 }
 F.clientid = {
     pf = ProtoField.string(P .. ".clientid", "Client ID"),
-    abbrev = P .. ".clientid", name = "Client ID", kind = "string",
+    abbrev = P .. ".clientid",
 }
 F.ver = {
     pf = ProtoField.uint8(P .. ".ver", "Version", base.DEC, VS.version, nil, "MQTT version"),
-    abbrev = P .. ".ver", name = "Version", kind = "uint",
-    values = VS.version,
+    abbrev = P .. ".ver",
 }
 F.conflags = {
     pf = ProtoField.uint8(P .. ".conflags", "Connect Flags", base.HEX),
-    abbrev = P .. ".conflags", name = "Connect Flags", kind = "uint",
+    abbrev = P .. ".conflags",
 }
 F.conflag_uname = {
     pf = ProtoField.bool(P .. ".conflag.uname", "User Name Flag", 8, TFS, 0x80),
-    abbrev = P .. ".conflag.uname", name = "User Name Flag", kind = "bool",
-    mask = 0x80, div = 128,
+    abbrev = P .. ".conflag.uname",
 }
 F.conflag_passwd = {
     pf = ProtoField.bool(P .. ".conflag.passwd", "Password Flag", 8, TFS, 0x40),
-    abbrev = P .. ".conflag.passwd", name = "Password Flag", kind = "bool",
-    mask = 0x40, div = 64,
+    abbrev = P .. ".conflag.passwd",
 }
 F.conflag_retain = {
     pf = ProtoField.bool(P .. ".conflag.retain", "Will Retain", 8, TFS, 0x20),
-    abbrev = P .. ".conflag.retain", name = "Will Retain", kind = "bool",
-    mask = 0x20, div = 32,
+    abbrev = P .. ".conflag.retain",
 }
 F.conflag_qos = {
     pf = ProtoField.uint8(P .. ".conflag.qos", "QoS Level", base.DEC, VS.qos, 0x18),
-    abbrev = P .. ".conflag.qos", name = "QoS Level", kind = "uint",
-    mask = 0x18, div = 8, values = VS.qos, reserved = RESERVED_VALUES.qos,
+    abbrev = P .. ".conflag.qos",
 }
 F.conflag_willflag = {
     pf = ProtoField.bool(P .. ".conflag.willflag", "Will Flag", 8, TFS, 0x04),
-    abbrev = P .. ".conflag.willflag", name = "Will Flag", kind = "bool",
-    mask = 0x04, div = 4,
+    abbrev = P .. ".conflag.willflag",
 }
 F.conflag_cleansess = {
     pf = ProtoField.bool(P .. ".conflag.cleansess", "Clean Session Flag", 8, TFS, 0x02),
-    abbrev = P .. ".conflag.cleansess", name = "Clean Session Flag", kind = "bool",
-    mask = 0x02, div = 2,
+    abbrev = P .. ".conflag.cleansess",
 }
 F.conflag_reserved = {
     pf = ProtoField.bool(P .. ".conflag.reserved", "(Reserved)", 8, TFS, 0x01),
-    abbrev = P .. ".conflag.reserved", name = "(Reserved)", kind = "bool",
-    mask = 0x01, div = 1, must_be_zero = true,
+    abbrev = P .. ".conflag.reserved",
 }
 F.kalive = {
     pf = ProtoField.uint16(P .. ".kalive", "Keep Alive", base.DEC),
-    abbrev = P .. ".kalive", name = "Keep Alive", kind = "uint",
+    abbrev = P .. ".kalive",
 }
 F.subscription_options = {
     pf = ProtoField.uint8(P .. ".subscription_options", "Subscription Options", base.HEX),
-    abbrev = P .. ".subscription_options", name = "Subscription Options", kind = "uint",
+    abbrev = P .. ".subscription_options",
 }
 F.subscription_options_qos = {
     pf = ProtoField.uint8(P .. ".subscription_options_qos", "QoS", base.DEC, VS.qos, 0x03),
-    abbrev = P .. ".subscription_options_qos", name = "QoS", kind = "uint",
-    mask = 0x03, div = 1, values = VS.qos, reserved = RESERVED_VALUES.qos,
+    abbrev = P .. ".subscription_options_qos",
 }
 F.subscription_options_nl = {
     pf = ProtoField.bool(P .. ".subscription_options_nl", "No Local", 8, TFS, 0x04),
-    abbrev = P .. ".subscription_options_nl", name = "No Local", kind = "bool",
-    mask = 0x04, div = 4,
+    abbrev = P .. ".subscription_options_nl",
 }
 F.subscription_options_rap = {
     pf = ProtoField.bool(P .. ".subscription_options_rap", "Retain As Published", 8, TFS, 0x08),
-    abbrev = P .. ".subscription_options_rap", name = "Retain As Published", kind = "bool",
-    mask = 0x08, div = 8,
+    abbrev = P .. ".subscription_options_rap",
 }
 F.subscription_options_retain = {
     pf = ProtoField.uint8(P .. ".subscription_options_retain", "Retain Handling", base.DEC, VS.retain_handling, 0x30),
-    abbrev = P .. ".subscription_options_retain", name = "Retain Handling", kind = "uint",
-    mask = 0x30, div = 16, values = VS.retain_handling, reserved = RESERVED_VALUES.retain_handling,
+    abbrev = P .. ".subscription_options_retain",
 }
 F.subscription_options_reserved = {
     pf = ProtoField.uint8(P .. ".subscription_options_reserved", "Reserved", base.HEX, nil, 0xC0),
-    abbrev = P .. ".subscription_options_reserved", name = "Reserved", kind = "uint",
-    mask = 0xC0, div = 64, must_be_zero = true,
+    abbrev = P .. ".subscription_options_reserved",
 }
 F.connack_reason_code = {
     pf = ProtoField.uint8(P .. ".connack.reason_code", "Reason Code", base.DEC, VS.rc_connack, nil, "MQTT Reason Code"),
-    abbrev = P .. ".connack.reason_code", name = "Reason Code", kind = "uint",
-    values = VS.rc_connack,
+    abbrev = P .. ".connack.reason_code",
 }
 F.puback_reason_code = {
     pf = ProtoField.uint8(P .. ".puback.reason_code", "Reason Code", base.DEC, VS.rc_puback, nil, "MQTT Reason Code"),
-    abbrev = P .. ".puback.reason_code", name = "Reason Code", kind = "uint",
-    values = VS.rc_puback,
+    abbrev = P .. ".puback.reason_code",
 }
 F.pubrec_reason_code = {
     pf = ProtoField.uint8(P .. ".pubrec.reason_code", "Reason Code", base.DEC, VS.rc_puback, nil, "MQTT Reason Code"),
-    abbrev = P .. ".pubrec.reason_code", name = "Reason Code", kind = "uint",
-    values = VS.rc_puback,
+    abbrev = P .. ".pubrec.reason_code",
 }
 F.pubrel_reason_code = {
     pf = ProtoField.uint8(P .. ".pubrel.reason_code", "Reason Code", base.DEC, VS.rc_pubrel, nil, "MQTT Reason Code"),
-    abbrev = P .. ".pubrel.reason_code", name = "Reason Code", kind = "uint",
-    values = VS.rc_pubrel,
+    abbrev = P .. ".pubrel.reason_code",
 }
 F.pubcomp_reason_code = {
     pf = ProtoField.uint8(P .. ".pubcomp.reason_code", "Reason Code", base.DEC, VS.rc_pubrel, nil, "MQTT Reason Code"),
-    abbrev = P .. ".pubcomp.reason_code", name = "Reason Code", kind = "uint",
-    values = VS.rc_pubrel,
+    abbrev = P .. ".pubcomp.reason_code",
 }
 F.suback_reason_code = {
     pf = ProtoField.uint8(P .. ".suback.reason_code", "Reason Code", base.DEC, VS.rc_suback, nil, "MQTT Reason Code"),
-    abbrev = P .. ".suback.reason_code", name = "Reason Code", kind = "uint",
-    values = VS.rc_suback,
+    abbrev = P .. ".suback.reason_code",
 }
 F.unsuback_reason_code = {
     pf = ProtoField.uint8(P .. ".unsuback.reason_code", "Reason Code", base.DEC, VS.rc_unsuback, nil, "MQTT Reason Code"),
-    abbrev = P .. ".unsuback.reason_code", name = "Reason Code", kind = "uint",
-    values = VS.rc_unsuback,
+    abbrev = P .. ".unsuback.reason_code",
 }
 F.disconnect_reason_code = {
     pf = ProtoField.uint8(P .. ".disconnect.reason_code", "Reason Code", base.DEC, VS.rc_disconnect, nil, "MQTT Reason Code"),
-    abbrev = P .. ".disconnect.reason_code", name = "Reason Code", kind = "uint",
-    values = VS.rc_disconnect,
+    abbrev = P .. ".disconnect.reason_code",
 }
 F.auth_reason_code = {
     pf = ProtoField.uint8(P .. ".auth.reason_code", "Reason Code", base.DEC, VS.rc_auth, nil, "MQTT Reason Code"),
-    abbrev = P .. ".auth.reason_code", name = "Reason Code", kind = "uint",
-    values = VS.rc_auth,
+    abbrev = P .. ".auth.reason_code",
 }
 F.properties = { -- FT_NONE in Wireshark
     pf = ProtoField.string(P .. ".properties", "Properties"),
-    abbrev = P .. ".properties", name = "Properties", kind = "none",
+    abbrev = P .. ".properties",
 }
 F.will_properties = { -- FT_NONE in Wireshark
     pf = ProtoField.string(P .. ".will_properties", "Will Properties"),
-    abbrev = P .. ".will_properties", name = "Will Properties", kind = "none",
+    abbrev = P .. ".will_properties",
 }
 F.property_len = { -- FT_UINT64 in Wireshark
     pf = ProtoField.uint32(P .. ".property_len", "Total Length", base.DEC),
-    abbrev = P .. ".property_len", name = "Total Length", kind = "uint",
+    abbrev = P .. ".property_len",
 }
 F.property_id = {
     pf = ProtoField.uint8(P .. ".property_id", "ID", base.HEX, VS.property_id, nil, "Property Id"),
-    abbrev = P .. ".property_id", name = "ID", kind = "uint",
-    values = VS.property_id, unchecked = true,
+    abbrev = P .. ".property_id",
 }
 F.prop_number = {
     pf = ProtoField.uint32(P .. ".prop_number", "Value", base.DEC),
-    abbrev = P .. ".prop_number", name = "Value", kind = "uint",
+    abbrev = P .. ".prop_number",
 }
 F.property_content_type = { -- FT_UINT_STRING in Wireshark
     pf = ProtoField.string(P .. ".property.content_type", "Content Type"),
-    abbrev = P .. ".property.content_type", name = "Content Type", kind = "string",
+    abbrev = P .. ".property.content_type",
 }
 F.property_max_qos = {
     pf = ProtoField.uint8(P .. ".property.max_qos", "QoS", base.DEC, VS.qos),
-    abbrev = P .. ".property.max_qos", name = "QoS", kind = "uint",
-    values = VS.qos, reserved = RESERVED_VALUES.qos,
+    abbrev = P .. ".property.max_qos",
 }
 F.property_topic_alias = {
     pf = ProtoField.uint16(P .. ".property.topic_alias", "Topic Alias", base.DEC),
-    abbrev = P .. ".property.topic_alias", name = "Topic Alias", kind = "uint",
+    abbrev = P .. ".property.topic_alias",
 }
 F.prop_unknown = {
     pf = ProtoField.string(P .. ".prop_unknown", "Unknown Property"),
-    abbrev = P .. ".prop_unknown", name = "Unknown Property", kind = "string",
+    abbrev = P .. ".prop_unknown",
 }
 F.prop_string_len = {
     pf = ProtoField.uint32(P .. ".prop_string_len", "Length", base.DEC),
-    abbrev = P .. ".prop_string_len", name = "Length", kind = "uint",
+    abbrev = P .. ".prop_string_len",
 }
 F.prop_string = {
     pf = ProtoField.string(P .. ".prop_string", "Value"),
-    abbrev = P .. ".prop_string", name = "Value", kind = "string",
+    abbrev = P .. ".prop_string",
 }
 F.prop_key_len = {
     pf = ProtoField.uint32(P .. ".prop_key_len", "Key Length", base.DEC),
-    abbrev = P .. ".prop_key_len", name = "Key Length", kind = "uint",
+    abbrev = P .. ".prop_key_len",
 }
 F.prop_key = {
     pf = ProtoField.string(P .. ".prop_key", "Key"),
-    abbrev = P .. ".prop_key", name = "Key", kind = "string",
+    abbrev = P .. ".prop_key",
 }
 F.prop_value_len = {
     pf = ProtoField.uint32(P .. ".prop_value_len", "Value Length", base.DEC),
-    abbrev = P .. ".prop_value_len", name = "Value Length", kind = "uint",
+    abbrev = P .. ".prop_value_len",
 }
 F.prop_value = {
     pf = ProtoField.string(P .. ".prop_value", "Value"),
-    abbrev = P .. ".prop_value", name = "Value", kind = "string",
+    abbrev = P .. ".prop_value",
 }
 
 proto.fields = {
@@ -740,7 +697,6 @@ local TEXT_CHUNK = 65536
 
 local FIXED = { flags = F.hdrflags, type = F.msgtype, length = F.len }
 local PROPERTY = { length = F.property_len, id = F.property_id, unknown = F.prop_unknown }
-local ALIAS = { topic = F.topic, alias = F.property_topic_alias } -- notes on topic aliases
 
 -- The first byte of a packet is type * TYPE_DIV + flags.
 local TYPE_DIV = 16
@@ -768,23 +724,36 @@ local TAKE_OVER = false
 local PACKETS, PROPERTIES = {}, {}
 
 -- ---------------------------------------------------------------------------
--- The reader. A Decoder reads one MQTT control packet into the tree; the
--- dissect_<type> functions further down call its methods once per element
--- of the packet's layout. It follows mqttdissect's Go decoder step by step,
--- so both show the same fields in the same order with the same notes.
--- Everything is integer arithmetic (no bit operators), and numbers reach
--- text only through dec(), so Lua 5.1 to 5.4 print the same.
+-- The reader's primitives. The dissect_<type> functions further down are
+-- the table compiled: each reads its packet type field by field, with the
+-- offsets, conditions and checks written out, and calls these few helpers
+-- for what every field shares (reading integers, adding items, notes,
+-- stopping at a malformed packet). They follow mqttdissect's Go decoder
+-- step by step, so both show the same fields in the same order with the
+-- same notes. Everything is integer arithmetic (no bit operators), and
+-- numbers reach text only through dec(), so Lua 5.1 to 5.4 print the same.
 
-local floor, byte, char, concat = math.floor, string.byte, string.char, table.concat
+local floor, byte, char, concat, find, sub = math.floor, string.byte, string.char, table.concat, string.find, string.sub
 local STOP = {} -- error value: the packet cannot be read to its end
 
 -- dec formats an integer-valued number in decimal (Lua 5.3+ would print
--- 3.0 for a float).
+-- 3.0 for a float). Packet identifiers and ports are formatted again and
+-- again, so numbers below 65536 are kept once formatted.
+local DECIMAL = {}
 local function dec(v)
-    if v >= -9007199254740992 and v <= 9007199254740992 then
-        return string.format("%d", v)
+    local s = DECIMAL[v]
+    if s then
+        return s
     end
-    return string.format("%.0f", v)
+    if v >= -9007199254740992 and v <= 9007199254740992 then
+        s = string.format("%d", v)
+    else
+        s = string.format("%.0f", v)
+    end
+    if v >= 0 and v < 65536 then
+        DECIMAL[v] = s
+    end
+    return s
 end
 
 -- gofmt fills in a note's Go format string: %s, %d, %x, %#x, %#02x.
@@ -812,7 +781,8 @@ local function gofmt(format, ...)
     end))
 end
 
--- band is a & b for non-negative integers.
+-- band is a & b for non-negative integers (bit fields whose mask is not
+-- one run of bits; the others are read with floor and %).
 local function band(a, b)
     local r, bit = 0, 1
     while a > 0 and b > 0 do
@@ -871,48 +841,61 @@ local function utf8_width(s, i, n)
     return more + 1, true
 end
 
--- valid_utf8 looks at non-ASCII bytes only: string.find skips runs of
--- ASCII at C speed, so a long string costs little Lua work.
+-- utf8_checked remembers which short strings (topics, mostly, which
+-- repeat) are well-formed UTF-8; it is emptied when it holds UTF8_KEEP.
+local utf8_checked, utf8_count, UTF8_KEEP, UTF8_SHORT = {}, 0, 4096, 256
+
 local function valid_utf8(s)
-    local i, n = 1, #s
-    while true do
-        local c = byte(s, i)
-        if c == nil then
-            return true
-        elseif c < 0x80 then
-            i = string.find(s, "[\128-\255]", i)
-            if i == nil then
-                return true
-            end
-        end
-        local w, ok = utf8_width(s, i, n)
-        if not ok then
-            return false
-        end
-        i = i + w
+    local known = utf8_checked[s]
+    if known ~= nil then
+        return known
     end
+    -- Most strings are ASCII: one pattern search tells.
+    local ok = find(s, "[\128-\255]") == nil
+    if not ok then
+        -- Only non-ASCII bytes are looked at: find skips runs of ASCII at
+        -- C speed, so a long string costs little Lua work.
+        ok = true
+        local i, n = 1, #s
+        while true do
+            local c = byte(s, i)
+            if c == nil then
+                break
+            elseif c < 0x80 then
+                i = find(s, "[\128-\255]", i)
+                if i == nil then
+                    break
+                end
+            end
+            local w, good = utf8_width(s, i, n)
+            if not good then
+                ok = false
+                break
+            end
+            i = i + w
+        end
+    end
+    if #s <= UTF8_SHORT then
+        if utf8_count >= UTF8_KEEP then
+            utf8_checked, utf8_count = {}, 0
+        end
+        utf8_checked[s], utf8_count = ok, utf8_count + 1
+    end
+    return ok
 end
 
--- text_show is how Wireshark shows a UTF-8 string: up to the first NUL,
--- with U+FFFD for each piece that is not UTF-8.
-local function text_show(s)
-    local nul = string.find(s, "\0", 1, true)
-    if nul then
-        s = string.sub(s, 1, nul - 1)
-    end
-    if valid_utf8(s) then
-        return s
-    end
-    -- Well-formed runs are copied whole, and a run of ill-formed pieces
-    -- becomes one string.rep; the pieces are joined in blocks so that no
-    -- table grows with the length of the text.
+-- replace_ill_formed returns s with each ill-formed piece replaced by
+-- U+FFFD, as Wireshark shows it. Well-formed runs are copied whole, a run of
+-- ill-formed pieces becomes one string.rep, and the pieces are joined in
+-- blocks, so no table grows with the length of the text.
+local function replace_ill_formed(s)
     local blocks, out, np, i, run, n = {}, {}, 0, 1, 1, #s
     while true do
         local c = byte(s, i)
         if c == nil then
             break
         elseif c < 0x80 then
-            i = string.find(s, "[\128-\255]", i)
+            i = find(s, "[\128-\255]", i)
             if i == nil then
                 break
             end
@@ -922,7 +905,7 @@ local function text_show(s)
                 i = i + w
             else
                 np = np + 1
-                out[np] = string.sub(s, run, i - 1)
+                out[np] = sub(s, run, i - 1)
                 local count = 0
                 repeat
                     count, i = count + 1, i + w
@@ -945,16 +928,39 @@ local function text_show(s)
             end
         end
     end
-    out[np + 1] = string.sub(s, run, n)
+    out[np + 1] = sub(s, run, n)
     blocks[#blocks + 1] = concat(out)
     return concat(blocks)
+end
+
+-- text_show is how Wireshark shows a UTF-8 string: up to the first NUL,
+-- with U+FFFD for each piece that is not UTF-8. The last short string
+-- shown is remembered: a topic is shown in its item and again in the Info
+-- column.
+local shown_in, shown_out = nil, ""
+local function text_show(s)
+    if s == shown_in then
+        return shown_out
+    end
+    local t = s
+    local nul = find(t, "\0", 1, true)
+    if nul then
+        t = sub(t, 1, nul - 1)
+    end
+    if not valid_utf8(t) then
+        t = replace_ill_formed(t)
+    end
+    if #s <= UTF8_SHORT then
+        shown_in, shown_out = s, t
+    end
+    return t
 end
 
 -- The running release, from get_version() ("1.10.14"); nil when it cannot
 -- tell. Wireshark 1.x renders a field's exported value (PDML, -T fields)
 -- into per-packet memory that refuses any request of EP_CEILING bytes or
 -- more, and tshark aborts; so there, and when the release is unknown, no
--- item may carry a value whose text could reach it.
+-- item may carry a value whose text could reach it (export_fit).
 local RELEASE = nil
 do
     local ok, v = pcall(function() return get_version() end)
@@ -965,19 +971,35 @@ end
 local EXPORT_LIMITED = RELEASE == nil or tonumber(string.match(RELEASE, "^(%d+)")) < UNLIMITED_SINCE
 
 -- Before 1.12, TvbRange:string() copies the bytes unchanged; later it
--- converts them to UTF-8, so it serves only there.
+-- converts them to UTF-8, so it serves as a byte reader only there.
 local STRING_IS_RAW = RELEASE == nil
 if RELEASE then
     local major, minor = string.match(RELEASE, "^(%d+)%.(%d+)")
     STRING_IS_RAW = tonumber(major) == 1 and tonumber(minor) < 12
 end
 
--- tvb_bytes returns n bytes of tvb as a Lua string: Tvb:raw from 1.12 on
--- (not TvbRange:raw, which 3.4 answers with the whole Tvb); before,
--- TvbRange:string() TEXT_CHUNK bytes at a time (each copy a per-packet
--- allocation far below EP_CEILING). One byte at a time only where neither
--- works.
-local has_raw, has_string = nil, nil
+-- raw_bytes returns n bytes of tvb at off as a Lua string through Tvb:raw
+-- (1.12 and later; not TvbRange:raw, which 3.4 answers with the whole
+-- Tvb), or nil where there is no such method.
+local has_raw = nil
+local function raw_bytes(tvb, off, n)
+    if has_raw == false then
+        return nil
+    end
+    local ok, s = pcall(function() return tvb:raw(off, n) end)
+    if ok and type(s) == "string" and #s == n then
+        has_raw = true
+        return s
+    end
+    has_raw = false
+    return nil
+end
+
+-- tvb_bytes returns n bytes of tvb as a Lua string: raw_bytes where it
+-- works; before 1.12, TvbRange:string() TEXT_CHUNK bytes at a time (each
+-- copy a per-packet allocation far below EP_CEILING); one byte at a time
+-- only where neither works.
+local has_string = nil
 if not STRING_IS_RAW then
     has_string = false
 end
@@ -985,13 +1007,9 @@ local function tvb_bytes(tvb, off, n)
     if n <= 0 then
         return ""
     end
-    if has_raw ~= false then
-        local ok, s = pcall(function() return tvb:raw(off, n) end)
-        if ok and type(s) == "string" and #s == n then
-            has_raw = true
-            return s
-        end
-        has_raw = false
+    local s = raw_bytes(tvb, off, n)
+    if s then
+        return s
     end
     if has_string ~= false then
         local t = {}
@@ -1002,8 +1020,8 @@ local function tvb_bytes(tvb, off, n)
                 if m > TEXT_CHUNK then
                     m = TEXT_CHUNK
                 end
-                local s = tvb(off + i, m):string()
-                if type(s) ~= "string" or #s ~= m then
+                local piece = tvb(off + i, m):string()
+                if type(piece) ~= "string" or #piece ~= m then
                     error("short")
                 end
                 if has_string == nil then
@@ -1012,13 +1030,13 @@ local function tvb_bytes(tvb, off, n)
                         if k > 8 then
                             break
                         end
-                        if byte(s, k) ~= tvb(off + i + k - 1, 1):uint() then
+                        if byte(piece, k) ~= tvb(off + i + k - 1, 1):uint() then
                             error("converted")
                         end
                     end
                     has_string = true
                 end
-                t[#t + 1] = s
+                t[#t + 1] = piece
                 i = i + m
             end
         end)
@@ -1034,28 +1052,28 @@ local function tvb_bytes(tvb, off, n)
     return concat(t)
 end
 
--- export_fit returns how many of the n bytes of a value of field f one
--- item may cover on this release: all of them, except on the releases
--- with EP_CEILING for values whose text could reach it. 1.x exports a
--- value as "<abbrev> == <value>" in filter form: three bytes per byte of
--- FT_BYTES, and for strings at worst 12 per byte (3 bytes of U+FFFD, each
--- escaped as \xNN), plus quotes and a NUL (luagen/limits.go). raw, when
--- given, is the value's bytes: a string is then cut before a UTF-8
--- continuation byte.
-local function export_fit(f, n, raw)
+-- export_fit returns how many of the n bytes of a value of the field
+-- (abbrev, is_text) one item may cover on this release: all of them, except
+-- on the releases with EP_CEILING for values whose text could reach it.
+-- 1.x exports a value as "<abbrev> == <value>" in filter form: three bytes
+-- per byte of FT_BYTES, and for strings at worst 12 per byte (3 bytes of
+-- U+FFFD, each escaped as \xNN), plus quotes and a NUL (luagen/limits.go).
+-- raw, when given, is the value's bytes: a string is then cut before a
+-- UTF-8 continuation byte.
+local function export_fit(abbrev, is_text, n, raw)
     if not EXPORT_LIMITED then
         return n
     end
-    local k = n
-    if f.kind == "bytes" then
-        k = floor((EP_CEILING - #f.abbrev - 5) / 3)
-    elseif f.kind == "string" then
-        k = floor((EP_CEILING - #f.abbrev - 8) / 12)
+    local k
+    if is_text then
+        k = floor((EP_CEILING - #abbrev - 8) / 12)
+    else
+        k = floor((EP_CEILING - #abbrev - 5) / 3)
     end
     if k >= n then
         return n
     end
-    if f.kind == "string" and raw then
+    if is_text and raw then
         local back = 0
         while back < 3 and k > 0 do
             local c = byte(raw, k + 1)
@@ -1072,202 +1090,188 @@ end
 local EXPORT_NOTE = { group = PI_UNDECODED, severity = PI_NOTE,
     format = "%s has %d bytes: Wireshark %s can export only the first %d of one field (more aborts tshark), so the item covers those" }
 
-local Decoder = {}
-Decoder.__index = Decoder
+-- The bytes being read. Dissection is not reentrant, so the packet being
+-- read lives in these upvalues rather than in a table: TVB is the segment,
+-- BASE the packet's offset in it, AVAIL how many of its bytes the capture
+-- holds. SEG holds the segment's first SEG_END bytes as a Lua string when
+-- the segment is small enough to copy (SEG_MAX), so integers are read with
+-- string.byte instead of a TvbRange each; past SEG_END (a large reassembled
+-- packet, or 1.10 without TvbRange:raw) they are read from TVB.
+local SEG_MAX = 262144
+local TVB, BASE, AVAIL = nil, 0, 0
 
--- new_decoder prepares to read the packet of plen bytes at off in tvb.
--- seen is what the connection told the packet (version, assumed,
--- saw_connect); aliases are the connection's topic aliases on the first
--- pass, nil when the packet is read again.
--- The latest value of each field in the current packet, for conditions on
--- flags. The tables live as long as the script, and a generation number
--- says which entries belong to the current packet, so a packet creates no
--- table for them.
-local VALUES, VALUE_GEN, GEN = {}, {}, 0
+-- tree_add is TreeItem:add, taken once per dissector call from its tree
+-- (every TreeItem shares it): add(item, ...) is item:add(...) without
+-- looking the method up for each item.
+local tree_add = nil
+local SEG, SEG_END = "", 0
 
--- The one decoder, reset for each packet: dissection is not reentrant, and
--- a fresh table per packet (with its string keys) is what costs most time
--- in interpreters such as gopher-lua.
-local D = setmetatable({ items = {}, notes = {}, brackets = {} }, Decoder)
-
-local function new_decoder(tvb, off, plen, seen, aliases, dir, as_text)
-    local avail = tvb:len() - off
-    if avail > plen then
-        avail = plen
-    end
-    GEN = GEN + 1
-    local d = D
-    d.tvb, d.base, d.avail = tvb, off, avail -- bytes of the packet in the capture
-    d.len = plen -- the packet's length as its header declares
-    d.pos, d.limit = 0, plen -- next byte, end of the current scope
-    d.seen, d.aliases, d.dir, d.as_text = seen, aliases, dir, as_text
-    d.version, d.proto_level, d.gen = seen.version, -1, GEN
-    -- items holds (abbrev, offset, item) triples in tree order, for
-    -- attaching notes to the first item of a field at an offset.
-    d.nitems = 0
-    if #d.notes > 0 then
-        d.notes = {}
-    end
-    if #d.brackets > 0 then
-        d.brackets = {}
-    end
-    d.alias, d.topic_seen, d.topic_empty, d.topic = -1, false, false, ""
-    d.packet_id, d.err, d.packet, d.flags = -1, nil, nil, nil
-    return d
-end
-
--- item_at returns the first item of the field with this abbreviation at
--- packet offset off, or nil.
-function Decoder:item_at(abbrev, off)
-    local items = self.items
-    for i = 1, self.nitems, 3 do
-        if items[i] == abbrev and items[i + 1] == off then
-            return items[i + 2]
+-- segment_read makes tvb the segment being read.
+local function segment_read(tvb, total)
+    TVB, BASE, SEG, SEG_END = tvb, 0, "", 0
+    if total > 0 and total <= SEG_MAX then
+        local s = raw_bytes(tvb, 0, total)
+        if s then
+            SEG, SEG_END = s, total
         end
     end
-    return nil
 end
 
-function Decoder:left()
-    return self.limit - self.pos
-end
-
-function Decoder:version_is(...)
-    for i = 1, select("#", ...) do
-        if self.version == select(i, ...) then
-            return true
-        end
+-- tvb_u8 reads the byte at segment offset t.
+local function tvb_u8(t)
+    if t < SEG_END then
+        return byte(SEG, t + 1)
     end
-    return false
+    return TVB(t, 1):uint()
 end
 
--- is_set reports whether the latest value of field f is not 0.
-function Decoder:is_set(f)
-    return VALUE_GEN[f] == self.gen and VALUES[f] ~= 0
+-- u8, u16 and u32 read a big-endian integer at packet offset off; the
+-- caller has checked that the bytes are there.
+local function u8(off)
+    local t = BASE + off
+    if t < SEG_END then
+        return byte(SEG, t + 1)
+    end
+    return TVB(t, 1):uint()
+end
+
+local function u16(off)
+    local t = BASE + off
+    if t + 2 <= SEG_END then
+        local a, b = byte(SEG, t + 1, t + 2)
+        return a * 256 + b
+    end
+    return TVB(t, 2):uint()
+end
+
+local function u32(off)
+    local t = BASE + off
+    if t + 4 <= SEG_END then
+        local a, b, c, e = byte(SEG, t + 1, t + 4)
+        return ((a * 256 + b) * 256 + c) * 256 + e
+    end
+    return TVB(t, 4):uint()
+end
+
+-- bytes returns the n bytes at packet offset off as a Lua string, cut to
+-- what the capture holds. Every read of wire bytes as text goes through
+-- here.
+local function bytes(off, n)
+    if off + n > AVAIL then
+        n = AVAIL - off
+    end
+    if n <= 0 then
+        return ""
+    end
+    local t = BASE + off
+    if t + n <= SEG_END then
+        return sub(SEG, t + 1, t + n)
+    end
+    return tvb_bytes(TVB, t, n)
 end
 
 -- range returns the TvbRange of n bytes at packet offset off, cut to what
 -- the capture holds (a cut capture must not raise "Range is out of bounds").
-function Decoder:range(off, n)
-    if off > self.avail then
-        off = self.avail
+local function range(off, n)
+    if off > AVAIL then
+        off = AVAIL
     end
     if n < 0 then
         n = 0
     end
-    if off + n > self.avail then
-        n = self.avail - off
+    if off + n > AVAIL then
+        n = AVAIL - off
     end
-    return self.tvb(self.base + off, n)
+    return TVB(BASE + off, n)
 end
 
-function Decoder:uint_at(off, n)
-    return self.tvb(self.base + off, n):uint()
-end
-
-function Decoder:bytes_at(off, n)
-    if off + n > self.avail then
-        n = self.avail - off
+-- add_wire adds a string or bytes item whose length comes from the wire
+-- (text is its value for a string field, nil for bytes, which Wireshark
+-- reads itself). Every such item is added here.
+local function add_wire(tree, pf, off, n, text)
+    if text then
+        return tree_add(tree, pf, range(off, n), text)
     end
-    return tvb_bytes(self.tvb, self.base + off, n)
+    return tree_add(tree, pf, range(off, n))
 end
 
-function Decoder:note(rule, field, off, ...)
+-- The decoder state of the packet being read, one table reset for each
+-- packet. Fields: seen (what the connection told the packet: version,
+-- assumed, saw_connect), aliases (the connection's topic aliases on the
+-- first pass, nil when the packet is read again), dir, as_text, version,
+-- proto_level, packet_id, alias, brackets (Info column text), len (as the
+-- header declares), pos and limit (next byte and end while the fixed
+-- header is read), and why reading stopped (err_*).
+local D = {}
+
+-- Notes of the packet, as (item or false, rule, message) triples, attached
+-- after the packet is read so they follow the item's own children.
+local NOTES, NNOTES = {}, 0
+
+local function note(item, rule, ...)
     local msg = rule.format
     if select("#", ...) > 0 then
         msg = gofmt(rule.format, ...)
     end
-    self.notes[#self.notes + 1] = { rule = rule, field = field, off = off, msg = msg }
+    NOTES[NNOTES + 1], NOTES[NNOTES + 2], NOTES[NNOTES + 3] = item or false, rule, msg
+    NNOTES = NNOTES + 3
 end
 
--- fail stops the packet: kind is "malformed" (wrong on the wire) or
--- "truncated" (cut by the capture).
-function Decoder:fail(off, f, kind, detail)
-    self.pos = off
-    self.err = { kind = kind, field = f and f.abbrev or "", detail = detail or "", suffix = "" }
+-- fail stops the packet at packet offset off: kind is "malformed" (wrong
+-- on the wire) or "truncated" (cut by the capture); abbrev names the field.
+local function fail(off, abbrev, kind, detail)
+    D.pos = off
+    D.err_kind, D.err_field, D.err_detail = kind, abbrev or "", detail or ""
     error(STOP, 0)
 end
 
--- add adds the item of field f for n bytes at off. Integers and text carry
--- their value; bit fields, booleans and bytes are read by Wireshark.
-function Decoder:add(tree, f, off, n, value, text)
-    local r = self:range(off, n)
-    local item
-    if f.kind == "string" then
-        item = tree:add(f.pf, r, text or "")
-    elseif f.kind == "none" then
-        item = tree:add(f.pf, r, "")
-        item:set_text(f.name)
-    elseif f.kind == "uint" and not f.mask then
-        item = tree:add(f.pf, r, value)
+-- need fails for n bytes at pos that are not there: past limit (the end of
+-- the packet or property block), or past what the capture holds.
+local function need(pos, limit, n, abbrev, what)
+    if pos + n > limit then
+        fail(pos, abbrev, "malformed", gofmt(REASON.need_bytes, what, n, limit - pos))
+    end
+    fail(pos, abbrev, "truncated", "")
+end
+
+-- add_cut adds the item of a value that runs to the end of its scope (the
+-- application message, the rest of a property block after an unknown
+-- identifier): n bytes at packet offset off, of the field pf (abbrev;
+-- is_text for a string field). Where the release cannot export that much
+-- (export_fit) the item covers what it can, with a note saying so, and only
+-- those bytes are read. Returns the bytes shown of a string field, else "".
+local function add_cut(tree, pf, abbrev, is_text, off, n)
+    local k = export_fit(abbrev, is_text, n, nil)
+    local raw, item = "", nil
+    if is_text then
+        if k < n then
+            raw = bytes(off, k + 1)
+            k = export_fit(abbrev, is_text, n, raw)
+            raw = sub(raw, 1, k)
+        else
+            raw = bytes(off, n)
+        end
+        item = add_wire(tree, pf, off, k, text_show(raw))
     else
-        item = tree:add(f.pf, r)
+        item = add_wire(tree, pf, off, k)
     end
-    VALUES[f], VALUE_GEN[f] = value or 0, self.gen
-    local items, n = self.items, self.nitems
-    items[n + 1], items[n + 2], items[n + 3] = f.abbrev, off, item
-    self.nitems = n + 3
-    return item
+    if k < n then
+        note(item, EXPORT_NOTE, abbrev, n, RELEASE or "(unknown release)", k)
+    end
+    return raw
 end
 
-function Decoder:check_value(f, off, v)
-    if not f.values or f.unchecked then
-        return
-    end
-    if f.values[v] == nil then
-        if f.kind ~= "bool" then
-            self:note(RULE.undefined_value, f.abbrev, off, f.abbrev, v)
-        end
-    elseif f.reserved and f.reserved[v] then
-        self:note(RULE.reserved_value, f.abbrev, off, f.abbrev, v)
-    end
-end
-
--- bits adds the bit fields of a flags byte under its item, and names the
--- set ones in the item's text as Wireshark's bitmask items do.
-function Decoder:bits(item, bits, off, whole)
-    local label = {}
-    for _, f in ipairs(bits) do
-        local v = floor(band(whole, f.mask) / f.div)
-        self:add(item, f, off, 1, v)
-        if f.must_be_zero and v ~= 0 then
-            self:note(RULE.reserved_bits, f.abbrev, off, f.abbrev)
-        end
-        self:check_value(f, off, v)
-        if f.kind == "bool" then
-            if v ~= 0 then
-                label[#label + 1] = ", " .. f.name
-            end
-        elseif f.values and f.values[v] then
-            label[#label + 1] = ", " .. f.name .. ": " .. f.values[v]
-        end
-    end
-    if #label > 0 then
-        item:append_text(concat(label))
-    end
-end
-
--- need checks that n bytes can be read in the current scope.
-function Decoder:need(f, n, what)
-    if self.pos + n > self.limit then
-        self:fail(self.pos, f, "malformed",
-            gofmt(REASON.need_bytes, what, n, self.limit - self.pos))
-    end
-    if self.pos + n > self.avail then
-        self:fail(self.pos, f, "truncated", "")
-    end
-end
-
--- read_varint reads a variable byte integer (MQTT 5.0 §1.5.5) of at most
--- MAX_VARINT_LENIENT bytes at off in tvb, ending before limit: value, size,
--- error ("truncated" when limit comes first, "malformed" when it never ends).
-local function read_varint(tvb, off, limit)
+-- varint reads a variable byte integer (MQTT 5.0 §1.5.5) of at most
+-- MAX_VARINT_LENIENT bytes at packet offset off, ending before limit:
+-- value, size, error ("truncated" when limit comes first, "malformed" when
+-- it never ends).
+local function varint(off, limit)
     local v, mult = 0, 1
     for i = 0, MAX_VARINT_LENIENT - 1 do
         if off + i >= limit then
             return 0, 0, "truncated"
         end
-        local b = tvb(off + i, 1):uint()
+        local b = u8(off + i)
         v = v + (b % 128) * mult
         if b < 128 then
             return v, i + 1, nil
@@ -1281,1001 +1285,2746 @@ local function read_varint(tvb, off, limit)
     return 0, 0, "malformed"
 end
 
-function Decoder:varint_at(off, limit)
-    return read_varint(self.tvb, self.base + off, self.base + limit)
-end
-
--- integer reads a one-, two- or four-byte integer (size 1, 2, 4) or a
--- variable byte integer (size 0).
-function Decoder:integer(tree, e, size)
-    local f = e.field
-    local v, n
-    if size == 0 then
-        local limit = self.limit
-        if limit > self.avail then
-            limit = self.avail
-        end
-        local err
-        v, n, err = self:varint_at(self.pos, limit)
-        if err == "truncated" and limit == self.limit then
-            err = "malformed"
-        end
-        if err then
-            self:fail(self.pos, f, err, REASON.varint_past_end)
-        end
-        if n > MAX_VARINT then
-            self:note(RULE.long_varint, f.abbrev, self.pos, n)
-        end
-    else
-        self:need(f, size, f.name)
-        v, n = self:uint_at(self.pos, size), size
+-- field_varint reads a variable byte integer field at pos in a scope that
+-- ends at limit, failing as the Go decoder does when it cannot.
+local function field_varint(pos, limit, abbrev)
+    local lim = limit
+    if lim > AVAIL then
+        lim = AVAIL
     end
-    local off = self.pos
-    local item = self:add(tree, f, off, n, v)
-    self:check_value(f, off, v)
-    if e.bits then
-        self:bits(item, e.bits, off, v)
-    end
-    self.pos = self.pos + n
-    self:role(e, off, v, nil)
-end
-
-function Decoder:u8(tree, e) self:integer(tree, e, 1) end
-function Decoder:u16(tree, e) self:integer(tree, e, 2) end
-function Decoder:u32(tree, e) self:integer(tree, e, 4) end
-function Decoder:varint(tree, e) self:integer(tree, e, 0) end
-
--- length_prefixed reads a two-byte length and that many bytes: a UTF-8
--- string or binary data (MQTT 5.0 §1.5.4, §1.5.6). Without a length field
--- the item covers the length too (FT_UINT_STRING).
-function Decoder:length_prefixed(tree, e)
-    local f = e.field
-    if self.as_text and e.text then
-        f = e.text
-    end
-    self:need(e.len or f, 2, REASON.what_length)
-    local start = self.pos
-    local n = self:uint_at(self.pos, 2)
-    if e.len then
-        self:add(tree, e.len, self.pos, 2, n)
-    end
-    self.pos = self.pos + 2
-    if self.pos + n > self.limit then
-        self.pos = start
-        self:fail(start, f, "malformed", gofmt(REASON.string_past_end,
-            n, self.limit - start - 2))
-    end
-    if self.pos + n > self.avail then
-        self:fail(self.pos, f, "truncated", "")
-    end
-    local raw = ""
-    if f.kind == "string" or e.check or e.role == "topic" or e.info then
-        raw = self:bytes_at(self.pos, n)
-    end
-    local k = export_fit(f, n, raw)
-    local text = nil
-    if f.kind == "string" then
-        if k < n then
-            text = text_show(string.sub(raw, 1, k))
-        else
-            text = text_show(raw)
-        end
-    end
-    if n == 0 and e.omit_empty then
-        -- no item for an empty value, as Wireshark does for a PUBLISH topic
-    elseif e.len then
-        self:add(tree, f, self.pos, k, 0, text)
-    else
-        self:add(tree, f, start, k + 2, 0, text)
-    end
-    if k < n then
-        local at = self.pos
-        if not e.len then
-            at = start
-        end
-        self:note(EXPORT_NOTE, f.abbrev, at, f.abbrev, n, RELEASE or "(unknown release)", k)
-    end
-    self:check_text(e, f, self.pos, raw)
-    self.pos = self.pos + n
-    self:role(e, self.pos - n, n, raw)
-end
-
-Decoder.utf8_string = Decoder.length_prefixed
-Decoder.binary_data = Decoder.length_prefixed
-
-function Decoder:check_text(e, f, off, raw)
-    local check = e.check
-    if not check then
-        return
-    end
-    if check.utf8 then
-        if not valid_utf8(raw) then
-            self:note(RULE.bad_utf8, f.abbrev, off, f.abbrev)
-        elseif string.find(raw, "\0", 1, true) then
-            self:note(RULE.nul_in_string, f.abbrev, off, f.abbrev)
-        end
-    end
-    if check.non_empty and #raw == 0 then
-        self:note(RULE.illegal_topic_length, f.abbrev, off)
-    end
-    if check.no_wildcard and (string.find(raw, "+", 1, true) or string.find(raw, "#", 1, true)) then
-        self:note(RULE.wildcard_in_topic, f.abbrev, off, f.abbrev)
-    end
-end
-
--- rest reads every byte left in the packet (the application message).
-function Decoder:rest(tree, e)
-    local f = e.field
-    if self.as_text and e.text then
-        f = e.text
-    end
-    local n = self.limit - self.pos
-    local k = export_fit(f, n, nil)
-    local raw, text = "", nil
-    if f.kind == "string" then
-        -- Only the bytes the item shows are read.
-        if k < n then
-            raw = self:bytes_at(self.pos, k + 1)
-            k = export_fit(f, n, raw)
-            raw = string.sub(raw, 1, k)
-        else
-            raw = self:bytes_at(self.pos, n)
-        end
-        text = text_show(raw)
-    end
-    self:add(tree, f, self.pos, k, 0, text)
-    if k < n then
-        self:note(EXPORT_NOTE, f.abbrev, self.pos, f.abbrev, n, RELEASE or "(unknown release)", k)
-    end
-    self:role(e, self.pos, 0, raw)
-    if self.limit > self.avail then
-        self:fail(self.avail, f, "truncated", "")
-    end
-    self.pos = self.limit
-end
-
--- properties reads an MQTT 5 property block (§2.2.2): a variable byte
--- integer length, then identifier and value pairs, under a subtree.
-function Decoder:properties(tree, e)
-    local start = self.pos
-    local limit = self.limit
-    if limit > self.avail then
-        limit = self.avail
-    end
-    local length, n, err = self:varint_at(self.pos, limit)
-    if err == "truncated" and limit == self.limit then
+    local v, n, err = varint(pos, lim)
+    if err == "truncated" and lim == limit then
         err = "malformed"
     end
     if err then
-        self:fail(self.pos, PROPERTY.length, err, REASON.props_len_cut)
+        fail(pos, abbrev, err, REASON.varint_past_end)
     end
-    if n > MAX_VARINT then
-        self:note(RULE.long_varint, PROPERTY.length.abbrev, self.pos, n)
-    end
-    if self.pos + n + length > self.limit then
-        self:fail(self.pos, PROPERTY.length, "malformed", gofmt(REASON.props_past_end,
-            length, self.limit - self.pos - n))
-    end
-    local block_end = self.pos + n + length
-    local sub = self:add(tree, e.field, start, n + length)
-    self:add(sub, e.len, self.pos, n, length)
-    self.pos = self.pos + n
-
-    local outer = self.limit
-    self.limit = block_end
-    local seen = {}
-    while self.pos < self.limit do
-        self:need(PROPERTY.id, 1, REASON.what_property_id)
-        local id_off = self.pos
-        local id = self:uint_at(self.pos, 1)
-        self:add(sub, PROPERTY.id, self.pos, 1, id)
-        self.pos = self.pos + 1
-        local prop = PROPERTIES[id]
-        if prop == nil then
-            -- Like Wireshark, take the rest of the block as one string.
-            local n = self.limit - self.pos
-            local raw = self:bytes_at(self.pos, n)
-            local k = export_fit(PROPERTY.unknown, n, raw)
-            self:add(sub, PROPERTY.unknown, self.pos, k, 0, text_show(string.sub(raw, 1, k)))
-            if k < n then
-                self:note(EXPORT_NOTE, PROPERTY.unknown.abbrev, self.pos, PROPERTY.unknown.abbrev, n,
-                    RELEASE or "(unknown release)", k)
-            end
-            self:note(RULE.unknown_property, PROPERTY.id.abbrev, id_off, id)
-            if self.limit > self.avail then
-                self:fail(self.avail, PROPERTY.unknown, "truncated", "")
-            end
-            self.pos = self.limit
-            break
-        end
-        if not prop.allowed[e.context] then
-            self:note(RULE.property_not_allowed, PROPERTY.id.abbrev, id_off, prop.name, e.context)
-        end
-        if seen[id] and not prop.repeatable then
-            self:note(RULE.property_repeated, PROPERTY.id.abbrev, id_off, prop.name)
-        end
-        seen[id] = true
-        local ok, failure = pcall(prop.read, self, sub, prop)
-        if not ok then
-            if failure == STOP and self.err.kind == "malformed" and block_end < outer then
-                self.err.suffix = self.err.suffix .. " (inside the " .. prop.name .. " property)"
-            end
-            self.limit = outer
-            error(failure, 0)
-        end
-    end
-    self.limit = outer
-end
-
--- alias_topic shows the topic a v5 Topic Alias stands for (§3.3.2.3.4),
--- and remembers the aliases a sender sets, per direction. The topic in use
--- (from the name or the alias) then goes to the Info column.
-function Decoder:alias_topic(tree, e)
-    if e.role ~= "alias_topic" or not self.topic_seen then
-        return
-    end
-    if self.alias >= 0 and not self.topic_empty then
-        self:set_alias(self.alias, self.topic)
-    elseif self.alias >= 0 then
-        local topic = self:lookup_alias(self.alias)
-        if topic == nil then
-            self:note(RULE.unknown_topic_alias, ALIAS.alias.abbrev, self.pos)
-        else
-            local k = export_fit(e.field, #topic, topic)
-            local item = self:add(tree, e.field, self.pos, 0, 0, text_show(string.sub(topic, 1, k)))
-            item:set_generated()
-            if k < #topic then
-                self:note(EXPORT_NOTE, e.field.abbrev, self.pos, e.field.abbrev, #topic,
-                    RELEASE or "(unknown release)", k)
-            end
-            self.topic = topic
-        end
-    elseif self.topic_empty then
-        self:note(RULE.illegal_topic_length, ALIAS.topic.abbrev, self.pos)
-    end
-    self:role(e, self.pos, 0, self.topic)
+    return v, n
 end
 
 -- Aliases change on the first pass only, when Wireshark reads the capture
 -- in order; later passes replay what the first one found (seen.alias).
-function Decoder:set_alias(alias, topic)
-    if self.aliases then
-        self.aliases[self.dir][alias] = topic
+local function set_alias(alias, topic)
+    if D.aliases then
+        D.aliases[D.dir][alias] = topic
     end
 end
 
-function Decoder:lookup_alias(alias)
-    if self.aliases then
-        local topic = self.aliases[self.dir][alias]
-        self.seen.alias = topic or false
+local function lookup_alias(alias)
+    if D.aliases then
+        local topic = D.aliases[D.dir][alias]
+        local seen = D.seen
+        if seen.shared then
+            -- The packet's own copy: it now differs from its neighbours.
+            seen = { version = seen.version, assumed = seen.assumed, saw_connect = seen.saw_connect }
+            D.seen = seen
+            D.keep_seen(seen)
+        end
+        seen.alias = topic or false
         return topic
     end
-    return self.seen.alias or nil
+    return D.seen.alias or nil
 end
 
--- entries iterates over a list that runs to the end of the packet, which
--- must hold at least one entry (§3.8.3, §3.9.3, §3.10.3, §3.11.3).
-function Decoder:entries()
-    if self.pos >= self.limit then
-        self:note(RULE.missing_payload, "", self.pos, self.packet.name)
+-- properties reads an MQTT 5 property block (§2.2.2) at pos: a variable
+-- byte integer length, then identifier and value pairs, under a subtree
+-- item (pf, label) with the length (pf_len) as its first child. context
+-- names the packet for the rules on where a property may appear. Returns
+-- the position after the block.
+local function properties(tree, pos, limit, pf, label, pf_len, context)
+    local start = pos
+    local lim = limit
+    if lim > AVAIL then
+        lim = AVAIL
     end
-    local last = nil
-    return function()
-        if self.pos >= self.limit or self.pos == last then
-            return nil
+    local length, n, err = varint(pos, lim)
+    if err == "truncated" and lim == limit then
+        err = "malformed"
+    end
+    if err then
+        fail(pos, PROPERTY.length.abbrev, err, REASON.props_len_cut)
+    end
+    if pos + n + length > limit then
+        if n > MAX_VARINT then
+            note(nil, RULE.long_varint, n)
         end
-        last = self.pos
-        return true
+        fail(pos, PROPERTY.length.abbrev, "malformed", gofmt(REASON.props_past_end,
+            length, limit - pos - n))
     end
-end
+    local block_end = pos + n + length
+    local block = tree_add(tree, pf, range(start, n + length), "")
+    block:set_text(label)
+    local item = tree_add(block, pf_len, range(pos, n), length)
+    if n > MAX_VARINT then
+        note(item, RULE.long_varint, n)
+    end
+    pos = pos + n
 
--- role records what an element's value means beyond its own item.
-function Decoder:role(e, off, v, raw)
-    local role = e.role
-    if role == "version" then
-        self.proto_level = v
-        self.version = v
-        if not KNOWN[v] then
-            self:note(RULE.unknown_level, e.field.abbrev, off, v)
-            self.version = V_UNKNOWN
+    local seen = nil
+    while pos < block_end do
+        if pos + 1 > AVAIL then
+            need(pos, block_end, 1, PROPERTY.id.abbrev, REASON.what_property_id)
         end
-    elseif role == "packet_id" then
-        self.packet_id = v
-    elseif role == "topic" then
-        self.topic = raw
-        self.topic_seen, self.topic_empty = true, #raw == 0
-    elseif role == "topic_alias" then
-        self.alias = v
+        local id = u8(pos)
+        local id_item = tree_add(block, PROPERTY.id.pf, range(pos, 1), id)
+        pos = pos + 1
+        local prop = PROPERTIES[id]
+        if prop == nil then
+            -- Like Wireshark, take the rest of the block as one string.
+            add_cut(block, PROPERTY.unknown.pf, PROPERTY.unknown.abbrev, true, pos, block_end - pos)
+            note(id_item, RULE.unknown_property, id)
+            if block_end > AVAIL then
+                fail(AVAIL, PROPERTY.unknown.abbrev, "truncated", "")
+            end
+            pos = block_end
+            break
+        end
+        if not prop.allowed[context] then
+            note(id_item, RULE.property_not_allowed, prop.name, context)
+        end
+        if seen == nil then
+            seen = {}
+        elseif seen[id] and not prop.repeatable then
+            note(id_item, RULE.property_repeated, prop.name)
+        end
+        seen[id] = true
+        -- A failure inside names the property when the block ends before
+        -- the packet does.
+        D.property, D.property_inside = prop.name, block_end < limit
+        pos = prop.read(block, pos, block_end)
+        D.property = nil
     end
-    if e.check and e.check.non_zero and v == 0 then
-        self:note(RULE.zero_packet_id, e.field.abbrev, off, e.field.abbrev)
-    end
-    if e.info == "bracket" then
-        -- Columns take UTF-8 text: shown as the item shows it.
-        self.brackets[#self.brackets + 1] = " [" .. text_show(raw) .. "]"
-    end
+    return pos
 end
 
 -- ---------------------------------------------------------------------------
--- Control packets. Each dissect_<type> function reads the variable header
--- and payload of one packet type, element by element; the fixed header is
--- read by read_packet below. d is the Decoder, tree the packet's item.
+-- Control packets. Each dissect_<type> function reads one packet type:
+-- the items of its fixed header, then its variable header and payload,
+-- field by field (pos is the next byte, limit the end of the packet).
+-- read_packet below has read the Remaining Length; d is the decoder state,
+-- tree the packet's item. The ProtoFields (pf_*) and value strings (vs_*)
+-- each function uses are its upvalues.
 
 -- Reserved (type 0, "Reserved"): no one; every version.
-local function dissect_reserved(d, tree)
-    -- no variable header or payload
+do
+    local pf_hdr_reserved, pf_hdrflags, pf_len, pf_msgtype = F.hdr_reserved.pf, F.hdrflags.pf, F.len.pf, F.msgtype.pf
+    local vs_msgtype, labels_1 = VS.msgtype, {}
+    local function dissect_reserved(d, tree)
+        local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
+        -- Fixed header: the flags of the version's layout, the Remaining Length.
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree_add(tree, pf_hdrflags, r, first)
+        local type_item, required = nil, -1
+        do -- Message Type
+            local b = floor(first / 16) % 16
+            local bit_item = tree_add(flags, pf_msgtype, r)
+            type_item = bit_item
+            if vs_msgtype[b] == nil then
+                note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
+            elseif b == 0 then
+                note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
+            end
+        end
+        do -- Reserved
+            local b = first % 16
+            local bit_item = tree_add(flags, pf_hdr_reserved, r)
+        end
+        local label = labels_1[first]
+        if label == nil then
+            label = ""
+            local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+            if name_msgtype then
+                label = label .. ", Message Type: " .. name_msgtype
+            end
+            labels_1[first] = label
+        end
+        if label ~= "" then
+            flags:append_text(label)
+        end
+        required = 0
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
+        if d.length_size > MAX_VARINT then
+            note(length_item, RULE.long_varint, d.length_size)
+        end
+        if required >= 0 and first % TYPE_DIV ~= required then
+            note(flags, RULE.reserved_flags, "Reserved", first % TYPE_DIV, required)
+        end
+        if d.seen.assumed then
+            note(nil, RULE.assumed_version, VERSION_NAMES[version])
+        elseif version == V_UNKNOWN and not d.seen.saw_connect then
+            note(nil, RULE.unknown_version)
+        end
+        d.pos = pos
+    end
+    PACKETS[0] = {
+        name = "Reserved", info = "Reserved", dissect = dissect_reserved,
+    }
 end
 
 -- CONNECT (type 1, "Connect Command"): client to server; every version.
-local CONNECT = {
-    protoname = { field = F.protoname, len = F.proto_len, check = { utf8 = true } },
-    ver = { field = F.ver, role = "version" },
-    conflags = { field = F.conflags, bits = { F.conflag_uname, F.conflag_passwd, F.conflag_retain, F.conflag_qos, F.conflag_willflag, F.conflag_cleansess, F.conflag_reserved } },
-    kalive = { field = F.kalive, role = "keep_alive" },
-    properties = { field = F.properties, len = F.property_len, context = "CONNECT" },
-    clientid = { field = F.clientid, len = F.clientid_len, check = { utf8 = true }, role = "client_id" },
-    will_properties = { field = F.will_properties, len = F.property_len, context = "Will Properties" },
-    willtopic = { field = F.willtopic, len = F.willtopic_len, check = { utf8 = true, non_empty = true, no_wildcard = true } },
-    willmsg = { field = F.willmsg, len = F.willmsg_len, text = F.willmsg_text, role = "payload" },
-    username = { field = F.username, len = F.username_len, check = { utf8 = true }, role = "username" },
-    passwd = { field = F.passwd, len = F.passwd_len },
-}
-local function dissect_connect(d, tree)
-    d:utf8_string(tree, CONNECT.protoname) -- Protocol Name
-    d:u8(tree, CONNECT.ver) -- Version
-    d:u8(tree, CONNECT.conflags) -- Connect Flags
-    d:u16(tree, CONNECT.kalive) -- Keep Alive
-    if d:version_is(V5_0) then
-        d:properties(tree, CONNECT.properties) -- Properties
-    end
-    d:utf8_string(tree, CONNECT.clientid) -- Client ID
-    if d:is_set(F.conflag_willflag) then
-        if d:version_is(V5_0) then
-            d:properties(tree, CONNECT.will_properties) -- Will Properties
+do
+    local pf_clientid, pf_clientid_len, pf_conflag_cleansess, pf_conflag_passwd = F.clientid.pf, F.clientid_len.pf, F.conflag_cleansess.pf, F.conflag_passwd.pf
+    local pf_conflag_qos, pf_conflag_reserved, pf_conflag_retain, pf_conflag_uname = F.conflag_qos.pf, F.conflag_reserved.pf, F.conflag_retain.pf, F.conflag_uname.pf
+    local pf_conflag_willflag, pf_conflags, pf_hdr_reserved, pf_hdrflags = F.conflag_willflag.pf, F.conflags.pf, F.hdr_reserved.pf, F.hdrflags.pf
+    local pf_kalive, pf_len, pf_msgtype, pf_passwd = F.kalive.pf, F.len.pf, F.msgtype.pf, F.passwd.pf
+    local pf_passwd_len, pf_properties, pf_property_len, pf_proto_len = F.passwd_len.pf, F.properties.pf, F.property_len.pf, F.proto_len.pf
+    local pf_protoname, pf_username, pf_username_len, pf_ver = F.protoname.pf, F.username.pf, F.username_len.pf, F.ver.pf
+    local pf_will_properties, pf_willmsg, pf_willmsg_len, pf_willmsg_text = F.will_properties.pf, F.willmsg.pf, F.willmsg_len.pf, F.willmsg_text.pf
+    local pf_willtopic, pf_willtopic_len, vs_msgtype, vs_qos = F.willtopic.pf, F.willtopic_len.pf, VS.msgtype, VS.qos
+    local vs_version, labels_2, labels_3 = VS.version, {}, {}
+    local function dissect_connect(d, tree)
+        local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
+        local flag_conflag_uname, flag_conflag_passwd, flag_conflag_willflag = 0, 0, 0 -- flags later fields depend on
+        -- Fixed header: the flags of the version's layout, the Remaining Length.
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree_add(tree, pf_hdrflags, r, first)
+        local type_item, required = nil, -1
+        do -- Message Type
+            local b = floor(first / 16) % 16
+            local bit_item = tree_add(flags, pf_msgtype, r)
+            type_item = bit_item
+            if vs_msgtype[b] == nil then
+                note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
+            elseif b == 0 then
+                note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
+            end
         end
-        d:utf8_string(tree, CONNECT.willtopic) -- Will Topic
-        d:binary_data(tree, CONNECT.willmsg) -- Will Message
+        do -- Reserved
+            local b = first % 16
+            local bit_item = tree_add(flags, pf_hdr_reserved, r)
+        end
+        local label = labels_2[first]
+        if label == nil then
+            label = ""
+            local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+            if name_msgtype then
+                label = label .. ", Message Type: " .. name_msgtype
+            end
+            labels_2[first] = label
+        end
+        if label ~= "" then
+            flags:append_text(label)
+        end
+        required = 0
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
+        if d.length_size > MAX_VARINT then
+            note(length_item, RULE.long_varint, d.length_size)
+        end
+        if required >= 0 and first % TYPE_DIV ~= required then
+            note(flags, RULE.reserved_flags, "CONNECT", first % TYPE_DIV, required)
+        end
+        do -- Protocol Name
+            if pos + 2 > limit or pos + 2 > AVAIL then
+                need(pos, limit, 2, F.proto_len.abbrev, REASON.what_length)
+            end
+            local start, n = pos, u16(pos)
+            tree_add(tree, pf_proto_len, range(pos, 2), n)
+            pos = pos + 2
+            if pos + n > limit then
+                fail(start, F.protoname.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
+            end
+            if pos + n > AVAIL then
+                fail(pos, F.protoname.abbrev, "truncated", "")
+            end
+            local raw = bytes(pos, n)
+            local item = add_wire(tree, pf_protoname, pos, n, text_show(raw))
+            if not valid_utf8(raw) then
+                note(item, RULE.bad_utf8, F.protoname.abbrev)
+            elseif find(raw, "\0", 1, true) then
+                note(item, RULE.nul_in_string, F.protoname.abbrev)
+            end
+            pos = pos + n
+        end
+        do -- Version
+            if pos + 1 > limit or pos + 1 > AVAIL then
+                need(pos, limit, 1, F.ver.abbrev, "Version")
+            end
+            local v, r = u8(pos), range(pos, 1)
+            local item = tree_add(tree, pf_ver, r, v)
+            if vs_version[v] == nil then
+                note(item, RULE.undefined_value, F.ver.abbrev, v)
+            end
+            pos = pos + 1
+            d.proto_level, version = v, v
+            if not KNOWN[v] then
+                note(item, RULE.unknown_level, v)
+                version = V_UNKNOWN
+            end
+            d.version = version
+        end
+        do -- Connect Flags
+            if pos + 1 > limit or pos + 1 > AVAIL then
+                need(pos, limit, 1, F.conflags.abbrev, "Connect Flags")
+            end
+            local v, r = u8(pos), range(pos, 1)
+            local item = tree_add(tree, pf_conflags, r, v)
+            do -- User Name Flag
+                local b = floor(v / 128) % 2
+                local bit_item = tree_add(item, pf_conflag_uname, r)
+                flag_conflag_uname = b
+            end
+            do -- Password Flag
+                local b = floor(v / 64) % 2
+                local bit_item = tree_add(item, pf_conflag_passwd, r)
+                flag_conflag_passwd = b
+            end
+            do -- Will Retain
+                local b = floor(v / 32) % 2
+                local bit_item = tree_add(item, pf_conflag_retain, r)
+            end
+            do -- QoS Level
+                local b = floor(v / 8) % 4
+                local bit_item = tree_add(item, pf_conflag_qos, r)
+                if vs_qos[b] == nil then
+                    note(bit_item, RULE.undefined_value, F.conflag_qos.abbrev, b)
+                elseif b == 3 then
+                    note(bit_item, RULE.reserved_value, F.conflag_qos.abbrev, b)
+                end
+            end
+            do -- Will Flag
+                local b = floor(v / 4) % 2
+                local bit_item = tree_add(item, pf_conflag_willflag, r)
+                flag_conflag_willflag = b
+            end
+            do -- Clean Session Flag
+                local b = floor(v / 2) % 2
+                local bit_item = tree_add(item, pf_conflag_cleansess, r)
+            end
+            do -- (Reserved)
+                local b = v % 2
+                local bit_item = tree_add(item, pf_conflag_reserved, r)
+                if b ~= 0 then
+                    note(bit_item, RULE.reserved_bits, F.conflag_reserved.abbrev)
+                end
+            end
+            local label = labels_3[v]
+            if label == nil then
+                label = ""
+                if floor(v / 128) % 2 ~= 0 then
+                    label = label .. ", User Name Flag"
+                end
+                if floor(v / 64) % 2 ~= 0 then
+                    label = label .. ", Password Flag"
+                end
+                if floor(v / 32) % 2 ~= 0 then
+                    label = label .. ", Will Retain"
+                end
+                local name_conflag_qos = vs_qos[floor(v / 8) % 4]
+                if name_conflag_qos then
+                    label = label .. ", QoS Level: " .. name_conflag_qos
+                end
+                if floor(v / 4) % 2 ~= 0 then
+                    label = label .. ", Will Flag"
+                end
+                if floor(v / 2) % 2 ~= 0 then
+                    label = label .. ", Clean Session Flag"
+                end
+                if v % 2 ~= 0 then
+                    label = label .. ", (Reserved)"
+                end
+                labels_3[v] = label
+            end
+            if label ~= "" then
+                item:append_text(label)
+            end
+            pos = pos + 1
+        end
+        do -- Keep Alive
+            if pos + 2 > limit or pos + 2 > AVAIL then
+                need(pos, limit, 2, F.kalive.abbrev, "Keep Alive")
+            end
+            local v, r = u16(pos), range(pos, 2)
+            local item = tree_add(tree, pf_kalive, r, v)
+            pos = pos + 2
+        end
+        if version == V5_0 then
+            pos = properties(tree, pos, limit, pf_properties, "Properties", pf_property_len, "CONNECT") -- Properties
+        end
+        do -- Client ID
+            if pos + 2 > limit or pos + 2 > AVAIL then
+                need(pos, limit, 2, F.clientid_len.abbrev, REASON.what_length)
+            end
+            local start, n = pos, u16(pos)
+            tree_add(tree, pf_clientid_len, range(pos, 2), n)
+            pos = pos + 2
+            if pos + n > limit then
+                fail(start, F.clientid.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
+            end
+            if pos + n > AVAIL then
+                fail(pos, F.clientid.abbrev, "truncated", "")
+            end
+            local raw = bytes(pos, n)
+            local item = add_wire(tree, pf_clientid, pos, n, text_show(raw))
+            if not valid_utf8(raw) then
+                note(item, RULE.bad_utf8, F.clientid.abbrev)
+            elseif find(raw, "\0", 1, true) then
+                note(item, RULE.nul_in_string, F.clientid.abbrev)
+            end
+            pos = pos + n
+        end
+        if flag_conflag_willflag ~= 0 then
+            if version == V5_0 then
+                pos = properties(tree, pos, limit, pf_will_properties, "Will Properties", pf_property_len, "Will Properties") -- Will Properties
+            end
+            do -- Will Topic
+                if pos + 2 > limit or pos + 2 > AVAIL then
+                    need(pos, limit, 2, F.willtopic_len.abbrev, REASON.what_length)
+                end
+                local start, n = pos, u16(pos)
+                tree_add(tree, pf_willtopic_len, range(pos, 2), n)
+                pos = pos + 2
+                if pos + n > limit then
+                    fail(start, F.willtopic.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
+                end
+                if pos + n > AVAIL then
+                    fail(pos, F.willtopic.abbrev, "truncated", "")
+                end
+                local raw = bytes(pos, n)
+                local item = add_wire(tree, pf_willtopic, pos, n, text_show(raw))
+                if not valid_utf8(raw) then
+                    note(item, RULE.bad_utf8, F.willtopic.abbrev)
+                elseif find(raw, "\0", 1, true) then
+                    note(item, RULE.nul_in_string, F.willtopic.abbrev)
+                end
+                if n == 0 then
+                    note(item, RULE.illegal_topic_length)
+                end
+                if find(raw, "+", 1, true) or find(raw, "#", 1, true) then
+                    note(item, RULE.wildcard_in_topic, F.willtopic.abbrev)
+                end
+                pos = pos + n
+            end
+            if D.as_text then
+                do -- Will Message
+                    if pos + 2 > limit or pos + 2 > AVAIL then
+                        need(pos, limit, 2, F.willmsg_len.abbrev, REASON.what_length)
+                    end
+                    local start, n = pos, u16(pos)
+                    tree_add(tree, pf_willmsg_len, range(pos, 2), n)
+                    pos = pos + 2
+                    if pos + n > limit then
+                        fail(start, F.willmsg_text.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
+                    end
+                    if pos + n > AVAIL then
+                        fail(pos, F.willmsg_text.abbrev, "truncated", "")
+                    end
+                    local raw = bytes(pos, n)
+                    local item = add_wire(tree, pf_willmsg_text, pos, n, text_show(raw))
+                    pos = pos + n
+                end
+            else
+                do -- Will Message
+                    if pos + 2 > limit or pos + 2 > AVAIL then
+                        need(pos, limit, 2, F.willmsg_len.abbrev, REASON.what_length)
+                    end
+                    local start, n = pos, u16(pos)
+                    tree_add(tree, pf_willmsg_len, range(pos, 2), n)
+                    pos = pos + 2
+                    if pos + n > limit then
+                        fail(start, F.willmsg.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
+                    end
+                    if pos + n > AVAIL then
+                        fail(pos, F.willmsg.abbrev, "truncated", "")
+                    end
+                    local item = add_wire(tree, pf_willmsg, pos, n)
+                    pos = pos + n
+                end
+            end
+        end
+        if flag_conflag_uname ~= 0 and limit - pos >= 1 then
+            do -- User Name
+                if pos + 2 > limit or pos + 2 > AVAIL then
+                    need(pos, limit, 2, F.username_len.abbrev, REASON.what_length)
+                end
+                local start, n = pos, u16(pos)
+                tree_add(tree, pf_username_len, range(pos, 2), n)
+                pos = pos + 2
+                if pos + n > limit then
+                    fail(start, F.username.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
+                end
+                if pos + n > AVAIL then
+                    fail(pos, F.username.abbrev, "truncated", "")
+                end
+                local raw = bytes(pos, n)
+                local item = add_wire(tree, pf_username, pos, n, text_show(raw))
+                if not valid_utf8(raw) then
+                    note(item, RULE.bad_utf8, F.username.abbrev)
+                elseif find(raw, "\0", 1, true) then
+                    note(item, RULE.nul_in_string, F.username.abbrev)
+                end
+                pos = pos + n
+            end
+        end
+        if flag_conflag_passwd ~= 0 and limit - pos >= 1 then
+            do -- Password
+                if pos + 2 > limit or pos + 2 > AVAIL then
+                    need(pos, limit, 2, F.passwd_len.abbrev, REASON.what_length)
+                end
+                local start, n = pos, u16(pos)
+                tree_add(tree, pf_passwd_len, range(pos, 2), n)
+                pos = pos + 2
+                if pos + n > limit then
+                    fail(start, F.passwd.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
+                end
+                if pos + n > AVAIL then
+                    fail(pos, F.passwd.abbrev, "truncated", "")
+                end
+                local raw = bytes(pos, n)
+                local item = add_wire(tree, pf_passwd, pos, n, text_show(raw))
+                pos = pos + n
+            end
+        end
+        d.pos = pos
     end
-    if d:is_set(F.conflag_uname) and d:left() >= 1 then
-        d:utf8_string(tree, CONNECT.username) -- User Name
-    end
-    if d:is_set(F.conflag_passwd) and d:left() >= 1 then
-        d:binary_data(tree, CONNECT.passwd) -- Password
-    end
+    PACKETS[1] = {
+        name = "CONNECT", info = "Connect Command", dissect = dissect_connect,
+    }
 end
 
 -- CONNACK (type 2, "Connect Ack"): server to client; every version.
-local CONNACK = {
-    conack_flags_reserved = { field = F.conack_flags_reserved },
-    conack_flags = { field = F.conack_flags, bits = { F.conack_flags_reserved_2, F.conack_flags_sp } },
-    conack_val = { field = F.conack_val, role = "reason_code" },
-    connack_reason_code = { field = F.connack_reason_code, role = "reason_code" },
-    properties = { field = F.properties, len = F.property_len, context = "CONNACK" },
-}
-local function dissect_connack(d, tree)
-    if d:version_is(V3_1) then
-        d:u8(tree, CONNACK.conack_flags_reserved) -- Reserved
+do
+    local pf_conack_flags, pf_conack_flags_reserved, pf_conack_flags_reserved_2, pf_conack_flags_sp = F.conack_flags.pf, F.conack_flags_reserved.pf, F.conack_flags_reserved_2.pf, F.conack_flags_sp.pf
+    local pf_conack_val, pf_connack_reason_code, pf_hdr_reserved, pf_hdrflags = F.conack_val.pf, F.connack_reason_code.pf, F.hdr_reserved.pf, F.hdrflags.pf
+    local pf_len, pf_msgtype, pf_properties, pf_property_len = F.len.pf, F.msgtype.pf, F.properties.pf, F.property_len.pf
+    local vs_conack, vs_msgtype, vs_rc_connack, labels_4 = VS.conack, VS.msgtype, VS.rc_connack, {}
+    local labels_5 = {}
+    local function dissect_connack(d, tree)
+        local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
+        -- Fixed header: the flags of the version's layout, the Remaining Length.
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree_add(tree, pf_hdrflags, r, first)
+        local type_item, required = nil, -1
+        do -- Message Type
+            local b = floor(first / 16) % 16
+            local bit_item = tree_add(flags, pf_msgtype, r)
+            type_item = bit_item
+            if vs_msgtype[b] == nil then
+                note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
+            elseif b == 0 then
+                note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
+            end
+        end
+        do -- Reserved
+            local b = first % 16
+            local bit_item = tree_add(flags, pf_hdr_reserved, r)
+        end
+        local label = labels_4[first]
+        if label == nil then
+            label = ""
+            local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+            if name_msgtype then
+                label = label .. ", Message Type: " .. name_msgtype
+            end
+            labels_4[first] = label
+        end
+        if label ~= "" then
+            flags:append_text(label)
+        end
+        required = 0
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
+        if d.length_size > MAX_VARINT then
+            note(length_item, RULE.long_varint, d.length_size)
+        end
+        if required >= 0 and first % TYPE_DIV ~= required then
+            note(flags, RULE.reserved_flags, "CONNACK", first % TYPE_DIV, required)
+        end
+        if d.seen.assumed then
+            note(nil, RULE.assumed_version, VERSION_NAMES[version])
+        elseif version == V_UNKNOWN and not d.seen.saw_connect then
+            note(nil, RULE.unknown_version)
+        end
+        if version == V3_1 then
+            do -- Reserved
+                if pos + 1 > limit or pos + 1 > AVAIL then
+                    need(pos, limit, 1, F.conack_flags_reserved.abbrev, "Reserved")
+                end
+                local v, r = u8(pos), range(pos, 1)
+                local item = tree_add(tree, pf_conack_flags_reserved, r)
+                pos = pos + 1
+            end
+        end
+        if (version == V_UNKNOWN or version == V3_1_1 or version == V5_0) then
+            do -- Acknowledge Flags
+                if pos + 1 > limit or pos + 1 > AVAIL then
+                    need(pos, limit, 1, F.conack_flags.abbrev, "Acknowledge Flags")
+                end
+                local v, r = u8(pos), range(pos, 1)
+                local item = tree_add(tree, pf_conack_flags, r, v)
+                do -- Reserved
+                    local b = floor(v / 2) % 128
+                    local bit_item = tree_add(item, pf_conack_flags_reserved_2, r)
+                    if b ~= 0 then
+                        note(bit_item, RULE.reserved_bits, F.conack_flags_reserved_2.abbrev)
+                    end
+                end
+                do -- Session Present
+                    local b = v % 2
+                    local bit_item = tree_add(item, pf_conack_flags_sp, r)
+                end
+                local label = labels_5[v]
+                if label == nil then
+                    label = ""
+                    if floor(v / 2) % 128 ~= 0 then
+                        label = label .. ", Reserved"
+                    end
+                    if v % 2 ~= 0 then
+                        label = label .. ", Session Present"
+                    end
+                    labels_5[v] = label
+                end
+                if label ~= "" then
+                    item:append_text(label)
+                end
+                pos = pos + 1
+            end
+        end
+        if (version == V3_1 or version == V3_1_1) then
+            do -- Return Code
+                if pos + 1 > limit or pos + 1 > AVAIL then
+                    need(pos, limit, 1, F.conack_val.abbrev, "Return Code")
+                end
+                local v, r = u8(pos), range(pos, 1)
+                local item = tree_add(tree, pf_conack_val, r, v)
+                if vs_conack[v] == nil then
+                    note(item, RULE.undefined_value, F.conack_val.abbrev, v)
+                end
+                pos = pos + 1
+            end
+        end
+        if (version == V_UNKNOWN or version == V5_0) then
+            do -- Reason Code
+                if pos + 1 > limit or pos + 1 > AVAIL then
+                    need(pos, limit, 1, F.connack_reason_code.abbrev, "Reason Code")
+                end
+                local v, r = u8(pos), range(pos, 1)
+                local item = tree_add(tree, pf_connack_reason_code, r, v)
+                if vs_rc_connack[v] == nil then
+                    note(item, RULE.undefined_value, F.connack_reason_code.abbrev, v)
+                end
+                pos = pos + 1
+            end
+        end
+        if version == V5_0 then
+            pos = properties(tree, pos, limit, pf_properties, "Properties", pf_property_len, "CONNACK") -- Properties
+        end
+        d.pos = pos
     end
-    if d:version_is(V_UNKNOWN, V3_1_1, V5_0) then
-        d:u8(tree, CONNACK.conack_flags) -- Acknowledge Flags
-    end
-    if d:version_is(V3_1, V3_1_1) then
-        d:u8(tree, CONNACK.conack_val) -- Return Code
-    end
-    if d:version_is(V_UNKNOWN, V5_0) then
-        d:u8(tree, CONNACK.connack_reason_code) -- Reason Code
-    end
-    if d:version_is(V5_0) then
-        d:properties(tree, CONNACK.properties) -- Properties
-    end
+    PACKETS[2] = {
+        name = "CONNACK", info = "Connect Ack", dissect = dissect_connack,
+    }
 end
 
 -- PUBLISH (type 3, "Publish Message"): client and server; every version.
-local PUBLISH = {
-    topic = { field = F.topic, len = F.topic_len, check = { utf8 = true, no_wildcard = true }, role = "topic", omit_empty = true },
-    msgid = { field = F.msgid, check = { non_zero = true }, role = "packet_id" },
-    properties = { field = F.properties, len = F.property_len, context = "PUBLISH" },
-    alias_topic = { field = F.topic, role = "alias_topic", info = "bracket" },
-    msg = { field = F.msg, text = F.msg_text, role = "payload" },
-}
-local function dissect_publish(d, tree)
-    d:utf8_string(tree, PUBLISH.topic) -- Topic
-    if d:is_set(F.qos) then
-        d:u16(tree, PUBLISH.msgid) -- Message Identifier
+do
+    local pf_dupflag, pf_hdrflags, pf_len, pf_msg = F.dupflag.pf, F.hdrflags.pf, F.len.pf, F.msg.pf
+    local pf_msg_text, pf_msgid, pf_msgtype, pf_properties = F.msg_text.pf, F.msgid.pf, F.msgtype.pf, F.properties.pf
+    local pf_property_len, pf_qos, pf_retain, pf_topic = F.property_len.pf, F.qos.pf, F.retain.pf, F.topic.pf
+    local pf_topic_len, vs_msgtype, vs_qos, labels_6 = F.topic_len.pf, VS.msgtype, VS.qos, {}
+    local function dissect_publish(d, tree)
+        local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
+        local flag_qos = 0 -- flags later fields depend on
+        local topic, topic_seen, topic_empty = "", false, false
+        -- Fixed header: the flags of the version's layout, the Remaining Length.
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree_add(tree, pf_hdrflags, r, first)
+        local type_item, required = nil, -1
+        do -- Message Type
+            local b = floor(first / 16) % 16
+            local bit_item = tree_add(flags, pf_msgtype, r)
+            type_item = bit_item
+            if vs_msgtype[b] == nil then
+                note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
+            elseif b == 0 then
+                note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
+            end
+        end
+        do -- DUP Flag
+            local b = floor(first / 8) % 2
+            local bit_item = tree_add(flags, pf_dupflag, r)
+        end
+        do -- QoS Level
+            local b = floor(first / 2) % 4
+            local bit_item = tree_add(flags, pf_qos, r)
+            flag_qos = b
+            if vs_qos[b] == nil then
+                note(bit_item, RULE.undefined_value, F.qos.abbrev, b)
+            elseif b == 3 then
+                note(bit_item, RULE.reserved_value, F.qos.abbrev, b)
+            end
+        end
+        do -- Retain
+            local b = first % 2
+            local bit_item = tree_add(flags, pf_retain, r)
+        end
+        local label = labels_6[first]
+        if label == nil then
+            label = ""
+            local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+            if name_msgtype then
+                label = label .. ", Message Type: " .. name_msgtype
+            end
+            if floor(first / 8) % 2 ~= 0 then
+                label = label .. ", DUP Flag"
+            end
+            local name_qos = vs_qos[floor(first / 2) % 4]
+            if name_qos then
+                label = label .. ", QoS Level: " .. name_qos
+            end
+            if first % 2 ~= 0 then
+                label = label .. ", Retain"
+            end
+            labels_6[first] = label
+        end
+        if label ~= "" then
+            flags:append_text(label)
+        end
+        required = -1
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
+        if d.length_size > MAX_VARINT then
+            note(length_item, RULE.long_varint, d.length_size)
+        end
+        if required >= 0 and first % TYPE_DIV ~= required then
+            note(flags, RULE.reserved_flags, "PUBLISH", first % TYPE_DIV, required)
+        end
+        if d.seen.assumed then
+            note(nil, RULE.assumed_version, VERSION_NAMES[version])
+        elseif version == V_UNKNOWN and not d.seen.saw_connect then
+            note(nil, RULE.unknown_version)
+        end
+        do -- Topic
+            if pos + 2 > limit or pos + 2 > AVAIL then
+                need(pos, limit, 2, F.topic_len.abbrev, REASON.what_length)
+            end
+            local start, n = pos, u16(pos)
+            tree_add(tree, pf_topic_len, range(pos, 2), n)
+            pos = pos + 2
+            if pos + n > limit then
+                fail(start, F.topic.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
+            end
+            if pos + n > AVAIL then
+                fail(pos, F.topic.abbrev, "truncated", "")
+            end
+            local raw = bytes(pos, n)
+            local item = nil
+            if n ~= 0 then -- no item for an empty value, as Wireshark does
+                item = add_wire(tree, pf_topic, pos, n, text_show(raw))
+            end
+            if not valid_utf8(raw) then
+                note(item, RULE.bad_utf8, F.topic.abbrev)
+            elseif find(raw, "\0", 1, true) then
+                note(item, RULE.nul_in_string, F.topic.abbrev)
+            end
+            if find(raw, "+", 1, true) or find(raw, "#", 1, true) then
+                note(item, RULE.wildcard_in_topic, F.topic.abbrev)
+            end
+            pos = pos + n
+            topic, topic_seen, topic_empty = raw, true, n == 0
+        end
+        if flag_qos ~= 0 then
+            do -- Message Identifier
+                if pos + 2 > limit or pos + 2 > AVAIL then
+                    need(pos, limit, 2, F.msgid.abbrev, "Message Identifier")
+                end
+                local v, r = u16(pos), range(pos, 2)
+                local item = tree_add(tree, pf_msgid, r, v)
+                pos = pos + 2
+                D.packet_id = v
+                if v == 0 then
+                    note(item, RULE.zero_packet_id, F.msgid.abbrev)
+                end
+            end
+        end
+        if version == V5_0 then
+            pos = properties(tree, pos, limit, pf_properties, "Properties", pf_property_len, "PUBLISH") -- Properties
+        end
+        if topic_seen then -- [Topic] from the Topic Alias
+            local alias = D.alias
+            if alias >= 0 and not topic_empty then
+                set_alias(alias, topic)
+            elseif alias >= 0 then
+                local aliased = lookup_alias(alias)
+                if aliased == nil then
+                    note(nil, RULE.unknown_topic_alias)
+                else
+                    local item = tree_add(tree, pf_topic, range(pos, 0), text_show(aliased))
+                    item:set_generated()
+                    topic = aliased
+                end
+            elseif topic_empty then
+                note(nil, RULE.illegal_topic_length)
+            end
+            D.brackets = D.brackets .. " [" .. text_show(topic) .. "]"
+        end
+        if D.as_text then
+            do -- Message
+                local raw = add_cut(tree, pf_msg_text, F.msg_text.abbrev, true, pos, limit - pos)
+                if limit > AVAIL then
+                    fail(AVAIL, F.msg_text.abbrev, "truncated", "")
+                end
+                pos = limit
+            end
+        else
+            do -- Message
+                add_cut(tree, pf_msg, F.msg.abbrev, false, pos, limit - pos)
+                if limit > AVAIL then
+                    fail(AVAIL, F.msg.abbrev, "truncated", "")
+                end
+                pos = limit
+            end
+        end
+        d.pos = pos
     end
-    if d:version_is(V5_0) then
-        d:properties(tree, PUBLISH.properties) -- Properties
-    end
-    d:alias_topic(tree, PUBLISH.alias_topic) -- [Topic] from the Topic Alias
-    d:rest(tree, PUBLISH.msg) -- Message
+    PACKETS[3] = {
+        name = "PUBLISH", info = "Publish Message", dissect = dissect_publish,
+    }
 end
 
 -- PUBACK (type 4, "Publish Ack"): client and server; every version.
-local PUBACK = {
-    msgid = { field = F.msgid, check = { non_zero = true }, role = "packet_id" },
-    puback_reason_code = { field = F.puback_reason_code, role = "reason_code" },
-    properties = { field = F.properties, len = F.property_len, context = "PUBACK" },
-}
-local function dissect_puback(d, tree)
-    d:u16(tree, PUBACK.msgid) -- Message Identifier
-    if d:version_is(V5_0) and d:left() >= 1 then
-        d:u8(tree, PUBACK.puback_reason_code) -- Reason Code
+do
+    local pf_hdr_reserved, pf_hdrflags, pf_len, pf_msgid = F.hdr_reserved.pf, F.hdrflags.pf, F.len.pf, F.msgid.pf
+    local pf_msgtype, pf_properties, pf_property_len, pf_puback_reason_code = F.msgtype.pf, F.properties.pf, F.property_len.pf, F.puback_reason_code.pf
+    local vs_msgtype, vs_rc_puback, labels_7 = VS.msgtype, VS.rc_puback, {}
+    local function dissect_puback(d, tree)
+        local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
+        -- Fixed header: the flags of the version's layout, the Remaining Length.
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree_add(tree, pf_hdrflags, r, first)
+        local type_item, required = nil, -1
+        do -- Message Type
+            local b = floor(first / 16) % 16
+            local bit_item = tree_add(flags, pf_msgtype, r)
+            type_item = bit_item
+            if vs_msgtype[b] == nil then
+                note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
+            elseif b == 0 then
+                note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
+            end
+        end
+        do -- Reserved
+            local b = first % 16
+            local bit_item = tree_add(flags, pf_hdr_reserved, r)
+        end
+        local label = labels_7[first]
+        if label == nil then
+            label = ""
+            local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+            if name_msgtype then
+                label = label .. ", Message Type: " .. name_msgtype
+            end
+            labels_7[first] = label
+        end
+        if label ~= "" then
+            flags:append_text(label)
+        end
+        required = 0
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
+        if d.length_size > MAX_VARINT then
+            note(length_item, RULE.long_varint, d.length_size)
+        end
+        if required >= 0 and first % TYPE_DIV ~= required then
+            note(flags, RULE.reserved_flags, "PUBACK", first % TYPE_DIV, required)
+        end
+        if d.seen.assumed then
+            note(nil, RULE.assumed_version, VERSION_NAMES[version])
+        elseif version == V_UNKNOWN and not d.seen.saw_connect then
+            note(nil, RULE.unknown_version)
+        end
+        do -- Message Identifier
+            if pos + 2 > limit or pos + 2 > AVAIL then
+                need(pos, limit, 2, F.msgid.abbrev, "Message Identifier")
+            end
+            local v, r = u16(pos), range(pos, 2)
+            local item = tree_add(tree, pf_msgid, r, v)
+            pos = pos + 2
+            D.packet_id = v
+            if v == 0 then
+                note(item, RULE.zero_packet_id, F.msgid.abbrev)
+            end
+        end
+        if version == V5_0 and limit - pos >= 1 then
+            do -- Reason Code
+                if pos + 1 > limit or pos + 1 > AVAIL then
+                    need(pos, limit, 1, F.puback_reason_code.abbrev, "Reason Code")
+                end
+                local v, r = u8(pos), range(pos, 1)
+                local item = tree_add(tree, pf_puback_reason_code, r, v)
+                if vs_rc_puback[v] == nil then
+                    note(item, RULE.undefined_value, F.puback_reason_code.abbrev, v)
+                end
+                pos = pos + 1
+            end
+        end
+        if version == V5_0 and limit - pos >= 1 then
+            pos = properties(tree, pos, limit, pf_properties, "Properties", pf_property_len, "PUBACK") -- Properties
+        end
+        d.pos = pos
     end
-    if d:version_is(V5_0) and d:left() >= 1 then
-        d:properties(tree, PUBACK.properties) -- Properties
-    end
+    PACKETS[4] = {
+        name = "PUBACK", info = "Publish Ack", dissect = dissect_puback,
+    }
 end
 
 -- PUBREC (type 5, "Publish Received"): client and server; every version.
-local PUBREC = {
-    msgid = { field = F.msgid, check = { non_zero = true }, role = "packet_id" },
-    pubrec_reason_code = { field = F.pubrec_reason_code, role = "reason_code" },
-    properties = { field = F.properties, len = F.property_len, context = "PUBREC" },
-}
-local function dissect_pubrec(d, tree)
-    d:u16(tree, PUBREC.msgid) -- Message Identifier
-    if d:version_is(V5_0) and d:left() >= 1 then
-        d:u8(tree, PUBREC.pubrec_reason_code) -- Reason Code
+do
+    local pf_hdr_reserved, pf_hdrflags, pf_len, pf_msgid = F.hdr_reserved.pf, F.hdrflags.pf, F.len.pf, F.msgid.pf
+    local pf_msgtype, pf_properties, pf_property_len, pf_pubrec_reason_code = F.msgtype.pf, F.properties.pf, F.property_len.pf, F.pubrec_reason_code.pf
+    local vs_msgtype, vs_rc_puback, labels_8 = VS.msgtype, VS.rc_puback, {}
+    local function dissect_pubrec(d, tree)
+        local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
+        -- Fixed header: the flags of the version's layout, the Remaining Length.
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree_add(tree, pf_hdrflags, r, first)
+        local type_item, required = nil, -1
+        do -- Message Type
+            local b = floor(first / 16) % 16
+            local bit_item = tree_add(flags, pf_msgtype, r)
+            type_item = bit_item
+            if vs_msgtype[b] == nil then
+                note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
+            elseif b == 0 then
+                note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
+            end
+        end
+        do -- Reserved
+            local b = first % 16
+            local bit_item = tree_add(flags, pf_hdr_reserved, r)
+        end
+        local label = labels_8[first]
+        if label == nil then
+            label = ""
+            local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+            if name_msgtype then
+                label = label .. ", Message Type: " .. name_msgtype
+            end
+            labels_8[first] = label
+        end
+        if label ~= "" then
+            flags:append_text(label)
+        end
+        required = 0
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
+        if d.length_size > MAX_VARINT then
+            note(length_item, RULE.long_varint, d.length_size)
+        end
+        if required >= 0 and first % TYPE_DIV ~= required then
+            note(flags, RULE.reserved_flags, "PUBREC", first % TYPE_DIV, required)
+        end
+        if d.seen.assumed then
+            note(nil, RULE.assumed_version, VERSION_NAMES[version])
+        elseif version == V_UNKNOWN and not d.seen.saw_connect then
+            note(nil, RULE.unknown_version)
+        end
+        do -- Message Identifier
+            if pos + 2 > limit or pos + 2 > AVAIL then
+                need(pos, limit, 2, F.msgid.abbrev, "Message Identifier")
+            end
+            local v, r = u16(pos), range(pos, 2)
+            local item = tree_add(tree, pf_msgid, r, v)
+            pos = pos + 2
+            D.packet_id = v
+            if v == 0 then
+                note(item, RULE.zero_packet_id, F.msgid.abbrev)
+            end
+        end
+        if version == V5_0 and limit - pos >= 1 then
+            do -- Reason Code
+                if pos + 1 > limit or pos + 1 > AVAIL then
+                    need(pos, limit, 1, F.pubrec_reason_code.abbrev, "Reason Code")
+                end
+                local v, r = u8(pos), range(pos, 1)
+                local item = tree_add(tree, pf_pubrec_reason_code, r, v)
+                if vs_rc_puback[v] == nil then
+                    note(item, RULE.undefined_value, F.pubrec_reason_code.abbrev, v)
+                end
+                pos = pos + 1
+            end
+        end
+        if version == V5_0 and limit - pos >= 1 then
+            pos = properties(tree, pos, limit, pf_properties, "Properties", pf_property_len, "PUBREC") -- Properties
+        end
+        d.pos = pos
     end
-    if d:version_is(V5_0) and d:left() >= 1 then
-        d:properties(tree, PUBREC.properties) -- Properties
-    end
+    PACKETS[5] = {
+        name = "PUBREC", info = "Publish Received", dissect = dissect_pubrec,
+    }
 end
 
 -- PUBREL (type 6, "Publish Release"): client and server; every version.
-local PUBREL = {
-    msgid = { field = F.msgid, check = { non_zero = true }, role = "packet_id" },
-    pubrel_reason_code = { field = F.pubrel_reason_code, role = "reason_code" },
-    properties = { field = F.properties, len = F.property_len, context = "PUBREL" },
-}
-local function dissect_pubrel(d, tree)
-    d:u16(tree, PUBREL.msgid) -- Message Identifier
-    if d:version_is(V5_0) and d:left() >= 1 then
-        d:u8(tree, PUBREL.pubrel_reason_code) -- Reason Code
+do
+    local pf_dupflag, pf_hdr_reserved, pf_hdrflags, pf_len = F.dupflag.pf, F.hdr_reserved.pf, F.hdrflags.pf, F.len.pf
+    local pf_msgid, pf_msgtype, pf_properties, pf_property_len = F.msgid.pf, F.msgtype.pf, F.properties.pf, F.property_len.pf
+    local pf_pubrel_reason_code, pf_qos, pf_retain_reserved, vs_msgtype = F.pubrel_reason_code.pf, F.qos.pf, F.retain_reserved.pf, VS.msgtype
+    local vs_qos, vs_rc_pubrel, labels_9, labels_10 = VS.qos, VS.rc_pubrel, {}, {}
+    local function dissect_pubrel(d, tree)
+        local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
+        -- Fixed header: the flags of the version's layout, the Remaining Length.
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree_add(tree, pf_hdrflags, r, first)
+        local type_item, required = nil, -1
+        if version == V3_1 then
+            do -- Message Type
+                local b = floor(first / 16) % 16
+                local bit_item = tree_add(flags, pf_msgtype, r)
+                type_item = bit_item
+                if vs_msgtype[b] == nil then
+                    note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
+                elseif b == 0 then
+                    note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
+                end
+            end
+            do -- DUP Flag
+                local b = floor(first / 8) % 2
+                local bit_item = tree_add(flags, pf_dupflag, r)
+            end
+            do -- QoS Level
+                local b = floor(first / 2) % 4
+                local bit_item = tree_add(flags, pf_qos, r)
+                if vs_qos[b] == nil then
+                    note(bit_item, RULE.undefined_value, F.qos.abbrev, b)
+                elseif b == 3 then
+                    note(bit_item, RULE.reserved_value, F.qos.abbrev, b)
+                end
+            end
+            do -- Reserved
+                local b = first % 2
+                local bit_item = tree_add(flags, pf_retain_reserved, r)
+            end
+            local label = labels_9[first]
+            if label == nil then
+                label = ""
+                local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+                if name_msgtype then
+                    label = label .. ", Message Type: " .. name_msgtype
+                end
+                if floor(first / 8) % 2 ~= 0 then
+                    label = label .. ", DUP Flag"
+                end
+                local name_qos = vs_qos[floor(first / 2) % 4]
+                if name_qos then
+                    label = label .. ", QoS Level: " .. name_qos
+                end
+                labels_9[first] = label
+            end
+            if label ~= "" then
+                flags:append_text(label)
+            end
+            required = -1
+        else
+            do -- Message Type
+                local b = floor(first / 16) % 16
+                local bit_item = tree_add(flags, pf_msgtype, r)
+                type_item = bit_item
+                if vs_msgtype[b] == nil then
+                    note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
+                elseif b == 0 then
+                    note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
+                end
+            end
+            do -- Reserved
+                local b = first % 16
+                local bit_item = tree_add(flags, pf_hdr_reserved, r)
+            end
+            local label = labels_10[first]
+            if label == nil then
+                label = ""
+                local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+                if name_msgtype then
+                    label = label .. ", Message Type: " .. name_msgtype
+                end
+                labels_10[first] = label
+            end
+            if label ~= "" then
+                flags:append_text(label)
+            end
+            required = 2
+        end
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
+        if d.length_size > MAX_VARINT then
+            note(length_item, RULE.long_varint, d.length_size)
+        end
+        if required >= 0 and first % TYPE_DIV ~= required then
+            note(flags, RULE.reserved_flags, "PUBREL", first % TYPE_DIV, required)
+        end
+        if d.seen.assumed then
+            note(nil, RULE.assumed_version, VERSION_NAMES[version])
+        elseif version == V_UNKNOWN and not d.seen.saw_connect then
+            note(nil, RULE.unknown_version)
+        end
+        do -- Message Identifier
+            if pos + 2 > limit or pos + 2 > AVAIL then
+                need(pos, limit, 2, F.msgid.abbrev, "Message Identifier")
+            end
+            local v, r = u16(pos), range(pos, 2)
+            local item = tree_add(tree, pf_msgid, r, v)
+            pos = pos + 2
+            D.packet_id = v
+            if v == 0 then
+                note(item, RULE.zero_packet_id, F.msgid.abbrev)
+            end
+        end
+        if version == V5_0 and limit - pos >= 1 then
+            do -- Reason Code
+                if pos + 1 > limit or pos + 1 > AVAIL then
+                    need(pos, limit, 1, F.pubrel_reason_code.abbrev, "Reason Code")
+                end
+                local v, r = u8(pos), range(pos, 1)
+                local item = tree_add(tree, pf_pubrel_reason_code, r, v)
+                if vs_rc_pubrel[v] == nil then
+                    note(item, RULE.undefined_value, F.pubrel_reason_code.abbrev, v)
+                end
+                pos = pos + 1
+            end
+        end
+        if version == V5_0 and limit - pos >= 1 then
+            pos = properties(tree, pos, limit, pf_properties, "Properties", pf_property_len, "PUBREL") -- Properties
+        end
+        d.pos = pos
     end
-    if d:version_is(V5_0) and d:left() >= 1 then
-        d:properties(tree, PUBREL.properties) -- Properties
-    end
+    PACKETS[6] = {
+        name = "PUBREL", info = "Publish Release", dissect = dissect_pubrel,
+    }
 end
 
 -- PUBCOMP (type 7, "Publish Complete"): client and server; every version.
-local PUBCOMP = {
-    msgid = { field = F.msgid, check = { non_zero = true }, role = "packet_id" },
-    pubcomp_reason_code = { field = F.pubcomp_reason_code, role = "reason_code" },
-    properties = { field = F.properties, len = F.property_len, context = "PUBCOMP" },
-}
-local function dissect_pubcomp(d, tree)
-    d:u16(tree, PUBCOMP.msgid) -- Message Identifier
-    if d:version_is(V5_0) and d:left() >= 1 then
-        d:u8(tree, PUBCOMP.pubcomp_reason_code) -- Reason Code
+do
+    local pf_hdr_reserved, pf_hdrflags, pf_len, pf_msgid = F.hdr_reserved.pf, F.hdrflags.pf, F.len.pf, F.msgid.pf
+    local pf_msgtype, pf_properties, pf_property_len, pf_pubcomp_reason_code = F.msgtype.pf, F.properties.pf, F.property_len.pf, F.pubcomp_reason_code.pf
+    local vs_msgtype, vs_rc_pubrel, labels_11 = VS.msgtype, VS.rc_pubrel, {}
+    local function dissect_pubcomp(d, tree)
+        local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
+        -- Fixed header: the flags of the version's layout, the Remaining Length.
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree_add(tree, pf_hdrflags, r, first)
+        local type_item, required = nil, -1
+        do -- Message Type
+            local b = floor(first / 16) % 16
+            local bit_item = tree_add(flags, pf_msgtype, r)
+            type_item = bit_item
+            if vs_msgtype[b] == nil then
+                note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
+            elseif b == 0 then
+                note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
+            end
+        end
+        do -- Reserved
+            local b = first % 16
+            local bit_item = tree_add(flags, pf_hdr_reserved, r)
+        end
+        local label = labels_11[first]
+        if label == nil then
+            label = ""
+            local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+            if name_msgtype then
+                label = label .. ", Message Type: " .. name_msgtype
+            end
+            labels_11[first] = label
+        end
+        if label ~= "" then
+            flags:append_text(label)
+        end
+        required = 0
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
+        if d.length_size > MAX_VARINT then
+            note(length_item, RULE.long_varint, d.length_size)
+        end
+        if required >= 0 and first % TYPE_DIV ~= required then
+            note(flags, RULE.reserved_flags, "PUBCOMP", first % TYPE_DIV, required)
+        end
+        if d.seen.assumed then
+            note(nil, RULE.assumed_version, VERSION_NAMES[version])
+        elseif version == V_UNKNOWN and not d.seen.saw_connect then
+            note(nil, RULE.unknown_version)
+        end
+        do -- Message Identifier
+            if pos + 2 > limit or pos + 2 > AVAIL then
+                need(pos, limit, 2, F.msgid.abbrev, "Message Identifier")
+            end
+            local v, r = u16(pos), range(pos, 2)
+            local item = tree_add(tree, pf_msgid, r, v)
+            pos = pos + 2
+            D.packet_id = v
+            if v == 0 then
+                note(item, RULE.zero_packet_id, F.msgid.abbrev)
+            end
+        end
+        if version == V5_0 and limit - pos >= 1 then
+            do -- Reason Code
+                if pos + 1 > limit or pos + 1 > AVAIL then
+                    need(pos, limit, 1, F.pubcomp_reason_code.abbrev, "Reason Code")
+                end
+                local v, r = u8(pos), range(pos, 1)
+                local item = tree_add(tree, pf_pubcomp_reason_code, r, v)
+                if vs_rc_pubrel[v] == nil then
+                    note(item, RULE.undefined_value, F.pubcomp_reason_code.abbrev, v)
+                end
+                pos = pos + 1
+            end
+        end
+        if version == V5_0 and limit - pos >= 1 then
+            pos = properties(tree, pos, limit, pf_properties, "Properties", pf_property_len, "PUBCOMP") -- Properties
+        end
+        d.pos = pos
     end
-    if d:version_is(V5_0) and d:left() >= 1 then
-        d:properties(tree, PUBCOMP.properties) -- Properties
-    end
+    PACKETS[7] = {
+        name = "PUBCOMP", info = "Publish Complete", dissect = dissect_pubcomp,
+    }
 end
 
 -- SUBSCRIBE (type 8, "Subscribe Request"): client to server; every version.
-local SUBSCRIBE = {
-    msgid = { field = F.msgid, check = { non_zero = true }, role = "packet_id" },
-    properties = { field = F.properties, len = F.property_len, context = "SUBSCRIBE" },
-    topic = { field = F.topic, len = F.topic_len, check = { utf8 = true, non_empty = true }, role = "topic_filter", info = "bracket" },
-    subscription_options = { field = F.subscription_options, bits = { F.subscription_options_reserved, F.subscription_options_retain, F.subscription_options_rap, F.subscription_options_nl, F.subscription_options_qos } },
-    sub_qos = { field = F.sub_qos },
-}
-local function dissect_subscribe(d, tree)
-    d:u16(tree, SUBSCRIBE.msgid) -- Message Identifier
-    if d:version_is(V5_0) then
-        d:properties(tree, SUBSCRIBE.properties) -- Properties
-    end
-    for _ in d:entries() do -- to the end of the packet
-        d:utf8_string(tree, SUBSCRIBE.topic) -- Topic
-        if d:version_is(V5_0) then
-            d:u8(tree, SUBSCRIBE.subscription_options) -- Subscription Options
+do
+    local pf_dupflag, pf_hdr_reserved, pf_hdrflags, pf_len = F.dupflag.pf, F.hdr_reserved.pf, F.hdrflags.pf, F.len.pf
+    local pf_msgid, pf_msgtype, pf_properties, pf_property_len = F.msgid.pf, F.msgtype.pf, F.properties.pf, F.property_len.pf
+    local pf_qos, pf_retain_reserved, pf_sub_qos, pf_subscription_options = F.qos.pf, F.retain_reserved.pf, F.sub_qos.pf, F.subscription_options.pf
+    local pf_subscription_options_nl, pf_subscription_options_qos, pf_subscription_options_rap, pf_subscription_options_reserved = F.subscription_options_nl.pf, F.subscription_options_qos.pf, F.subscription_options_rap.pf, F.subscription_options_reserved.pf
+    local pf_subscription_options_retain, pf_topic, pf_topic_len, vs_msgtype = F.subscription_options_retain.pf, F.topic.pf, F.topic_len.pf, VS.msgtype
+    local vs_qos, vs_retain_handling, labels_12, labels_13 = VS.qos, VS.retain_handling, {}, {}
+    local labels_14 = {}
+    local function dissect_subscribe(d, tree)
+        local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
+        -- Fixed header: the flags of the version's layout, the Remaining Length.
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree_add(tree, pf_hdrflags, r, first)
+        local type_item, required = nil, -1
+        if version == V3_1 then
+            do -- Message Type
+                local b = floor(first / 16) % 16
+                local bit_item = tree_add(flags, pf_msgtype, r)
+                type_item = bit_item
+                if vs_msgtype[b] == nil then
+                    note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
+                elseif b == 0 then
+                    note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
+                end
+            end
+            do -- DUP Flag
+                local b = floor(first / 8) % 2
+                local bit_item = tree_add(flags, pf_dupflag, r)
+            end
+            do -- QoS Level
+                local b = floor(first / 2) % 4
+                local bit_item = tree_add(flags, pf_qos, r)
+                if vs_qos[b] == nil then
+                    note(bit_item, RULE.undefined_value, F.qos.abbrev, b)
+                elseif b == 3 then
+                    note(bit_item, RULE.reserved_value, F.qos.abbrev, b)
+                end
+            end
+            do -- Reserved
+                local b = first % 2
+                local bit_item = tree_add(flags, pf_retain_reserved, r)
+            end
+            local label = labels_12[first]
+            if label == nil then
+                label = ""
+                local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+                if name_msgtype then
+                    label = label .. ", Message Type: " .. name_msgtype
+                end
+                if floor(first / 8) % 2 ~= 0 then
+                    label = label .. ", DUP Flag"
+                end
+                local name_qos = vs_qos[floor(first / 2) % 4]
+                if name_qos then
+                    label = label .. ", QoS Level: " .. name_qos
+                end
+                labels_12[first] = label
+            end
+            if label ~= "" then
+                flags:append_text(label)
+            end
+            required = -1
+        else
+            do -- Message Type
+                local b = floor(first / 16) % 16
+                local bit_item = tree_add(flags, pf_msgtype, r)
+                type_item = bit_item
+                if vs_msgtype[b] == nil then
+                    note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
+                elseif b == 0 then
+                    note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
+                end
+            end
+            do -- Reserved
+                local b = first % 16
+                local bit_item = tree_add(flags, pf_hdr_reserved, r)
+            end
+            local label = labels_13[first]
+            if label == nil then
+                label = ""
+                local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+                if name_msgtype then
+                    label = label .. ", Message Type: " .. name_msgtype
+                end
+                labels_13[first] = label
+            end
+            if label ~= "" then
+                flags:append_text(label)
+            end
+            required = 2
         end
-        if d:version_is(V_UNKNOWN, V3_1, V3_1_1) then
-            d:u8(tree, SUBSCRIBE.sub_qos) -- Requested QoS
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
+        if d.length_size > MAX_VARINT then
+            note(length_item, RULE.long_varint, d.length_size)
         end
+        if required >= 0 and first % TYPE_DIV ~= required then
+            note(flags, RULE.reserved_flags, "SUBSCRIBE", first % TYPE_DIV, required)
+        end
+        if d.seen.assumed then
+            note(nil, RULE.assumed_version, VERSION_NAMES[version])
+        elseif version == V_UNKNOWN and not d.seen.saw_connect then
+            note(nil, RULE.unknown_version)
+        end
+        do -- Message Identifier
+            if pos + 2 > limit or pos + 2 > AVAIL then
+                need(pos, limit, 2, F.msgid.abbrev, "Message Identifier")
+            end
+            local v, r = u16(pos), range(pos, 2)
+            local item = tree_add(tree, pf_msgid, r, v)
+            pos = pos + 2
+            D.packet_id = v
+            if v == 0 then
+                note(item, RULE.zero_packet_id, F.msgid.abbrev)
+            end
+        end
+        if version == V5_0 then
+            pos = properties(tree, pos, limit, pf_properties, "Properties", pf_property_len, "SUBSCRIBE") -- Properties
+        end
+        do -- to the end of the packet, at least once
+            if pos >= limit then
+                note(nil, RULE.missing_payload, "SUBSCRIBE")
+            end
+            local last = -1
+            while pos < limit and pos ~= last do
+                last = pos
+                do -- Topic
+                    if pos + 2 > limit or pos + 2 > AVAIL then
+                        need(pos, limit, 2, F.topic_len.abbrev, REASON.what_length)
+                    end
+                    local start, n = pos, u16(pos)
+                    tree_add(tree, pf_topic_len, range(pos, 2), n)
+                    pos = pos + 2
+                    if pos + n > limit then
+                        fail(start, F.topic.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
+                    end
+                    if pos + n > AVAIL then
+                        fail(pos, F.topic.abbrev, "truncated", "")
+                    end
+                    local raw = bytes(pos, n)
+                    local item = add_wire(tree, pf_topic, pos, n, text_show(raw))
+                    if not valid_utf8(raw) then
+                        note(item, RULE.bad_utf8, F.topic.abbrev)
+                    elseif find(raw, "\0", 1, true) then
+                        note(item, RULE.nul_in_string, F.topic.abbrev)
+                    end
+                    if n == 0 then
+                        note(item, RULE.illegal_topic_length)
+                    end
+                    pos = pos + n
+                    D.brackets = D.brackets .. " [" .. text_show(raw) .. "]"
+                end
+                if version == V5_0 then
+                    do -- Subscription Options
+                        if pos + 1 > limit or pos + 1 > AVAIL then
+                            need(pos, limit, 1, F.subscription_options.abbrev, "Subscription Options")
+                        end
+                        local v, r = u8(pos), range(pos, 1)
+                        local item = tree_add(tree, pf_subscription_options, r, v)
+                        do -- Reserved
+                            local b = floor(v / 64) % 4
+                            local bit_item = tree_add(item, pf_subscription_options_reserved, r)
+                            if b ~= 0 then
+                                note(bit_item, RULE.reserved_bits, F.subscription_options_reserved.abbrev)
+                            end
+                        end
+                        do -- Retain Handling
+                            local b = floor(v / 16) % 4
+                            local bit_item = tree_add(item, pf_subscription_options_retain, r)
+                            if vs_retain_handling[b] == nil then
+                                note(bit_item, RULE.undefined_value, F.subscription_options_retain.abbrev, b)
+                            elseif b == 3 then
+                                note(bit_item, RULE.reserved_value, F.subscription_options_retain.abbrev, b)
+                            end
+                        end
+                        do -- Retain As Published
+                            local b = floor(v / 8) % 2
+                            local bit_item = tree_add(item, pf_subscription_options_rap, r)
+                        end
+                        do -- No Local
+                            local b = floor(v / 4) % 2
+                            local bit_item = tree_add(item, pf_subscription_options_nl, r)
+                        end
+                        do -- QoS
+                            local b = v % 4
+                            local bit_item = tree_add(item, pf_subscription_options_qos, r)
+                            if vs_qos[b] == nil then
+                                note(bit_item, RULE.undefined_value, F.subscription_options_qos.abbrev, b)
+                            elseif b == 3 then
+                                note(bit_item, RULE.reserved_value, F.subscription_options_qos.abbrev, b)
+                            end
+                        end
+                        local label = labels_14[v]
+                        if label == nil then
+                            label = ""
+                            local name_subscription_options_retain = vs_retain_handling[floor(v / 16) % 4]
+                            if name_subscription_options_retain then
+                                label = label .. ", Retain Handling: " .. name_subscription_options_retain
+                            end
+                            if floor(v / 8) % 2 ~= 0 then
+                                label = label .. ", Retain As Published"
+                            end
+                            if floor(v / 4) % 2 ~= 0 then
+                                label = label .. ", No Local"
+                            end
+                            local name_subscription_options_qos = vs_qos[v % 4]
+                            if name_subscription_options_qos then
+                                label = label .. ", QoS: " .. name_subscription_options_qos
+                            end
+                            labels_14[v] = label
+                        end
+                        if label ~= "" then
+                            item:append_text(label)
+                        end
+                        pos = pos + 1
+                    end
+                end
+                if (version == V_UNKNOWN or version == V3_1 or version == V3_1_1) then
+                    do -- Requested QoS
+                        if pos + 1 > limit or pos + 1 > AVAIL then
+                            need(pos, limit, 1, F.sub_qos.abbrev, "Requested QoS")
+                        end
+                        local v, r = u8(pos), range(pos, 1)
+                        local item = tree_add(tree, pf_sub_qos, r, v)
+                        if vs_qos[v] == nil then
+                            note(item, RULE.undefined_value, F.sub_qos.abbrev, v)
+                        elseif v == 3 then
+                            note(item, RULE.reserved_value, F.sub_qos.abbrev, v)
+                        end
+                        pos = pos + 1
+                    end
+                end
+            end
+        end
+        d.pos = pos
     end
+    PACKETS[8] = {
+        name = "SUBSCRIBE", info = "Subscribe Request", dissect = dissect_subscribe,
+    }
 end
 
 -- SUBACK (type 9, "Subscribe Ack"): server to client; every version.
-local SUBACK = {
-    msgid = { field = F.msgid, check = { non_zero = true }, role = "packet_id" },
-    properties = { field = F.properties, len = F.property_len, context = "SUBACK" },
-    suback_qos = { field = F.suback_qos, role = "reason_code" },
-    suback_reason_code = { field = F.suback_reason_code, role = "reason_code" },
-}
-local function dissect_suback(d, tree)
-    d:u16(tree, SUBACK.msgid) -- Message Identifier
-    if d:version_is(V5_0) then
-        d:properties(tree, SUBACK.properties) -- Properties
-    end
-    if d:version_is(V3_1, V3_1_1) then
-        for _ in d:entries() do -- to the end of the packet
-            d:u8(tree, SUBACK.suback_qos) -- Granted QoS
+do
+    local pf_hdr_reserved, pf_hdrflags, pf_len, pf_msgid = F.hdr_reserved.pf, F.hdrflags.pf, F.len.pf, F.msgid.pf
+    local pf_msgtype, pf_properties, pf_property_len, pf_suback_qos = F.msgtype.pf, F.properties.pf, F.property_len.pf, F.suback_qos.pf
+    local pf_suback_reason_code, vs_msgtype, vs_rc_suback, vs_subqos = F.suback_reason_code.pf, VS.msgtype, VS.rc_suback, VS.subqos
+    local labels_15 = {}
+    local function dissect_suback(d, tree)
+        local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
+        -- Fixed header: the flags of the version's layout, the Remaining Length.
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree_add(tree, pf_hdrflags, r, first)
+        local type_item, required = nil, -1
+        do -- Message Type
+            local b = floor(first / 16) % 16
+            local bit_item = tree_add(flags, pf_msgtype, r)
+            type_item = bit_item
+            if vs_msgtype[b] == nil then
+                note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
+            elseif b == 0 then
+                note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
+            end
         end
-    end
-    if d:version_is(V_UNKNOWN, V5_0) then
-        for _ in d:entries() do -- to the end of the packet
-            d:u8(tree, SUBACK.suback_reason_code) -- Reason Code
+        do -- Reserved
+            local b = first % 16
+            local bit_item = tree_add(flags, pf_hdr_reserved, r)
         end
+        local label = labels_15[first]
+        if label == nil then
+            label = ""
+            local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+            if name_msgtype then
+                label = label .. ", Message Type: " .. name_msgtype
+            end
+            labels_15[first] = label
+        end
+        if label ~= "" then
+            flags:append_text(label)
+        end
+        required = 0
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
+        if d.length_size > MAX_VARINT then
+            note(length_item, RULE.long_varint, d.length_size)
+        end
+        if required >= 0 and first % TYPE_DIV ~= required then
+            note(flags, RULE.reserved_flags, "SUBACK", first % TYPE_DIV, required)
+        end
+        if d.seen.assumed then
+            note(nil, RULE.assumed_version, VERSION_NAMES[version])
+        elseif version == V_UNKNOWN and not d.seen.saw_connect then
+            note(nil, RULE.unknown_version)
+        end
+        do -- Message Identifier
+            if pos + 2 > limit or pos + 2 > AVAIL then
+                need(pos, limit, 2, F.msgid.abbrev, "Message Identifier")
+            end
+            local v, r = u16(pos), range(pos, 2)
+            local item = tree_add(tree, pf_msgid, r, v)
+            pos = pos + 2
+            D.packet_id = v
+            if v == 0 then
+                note(item, RULE.zero_packet_id, F.msgid.abbrev)
+            end
+        end
+        if version == V5_0 then
+            pos = properties(tree, pos, limit, pf_properties, "Properties", pf_property_len, "SUBACK") -- Properties
+        end
+        if (version == V3_1 or version == V3_1_1) then
+            do -- to the end of the packet, at least once
+                if pos >= limit then
+                    note(nil, RULE.missing_payload, "SUBACK")
+                end
+                local last = -1
+                while pos < limit and pos ~= last do
+                    last = pos
+                    do -- Granted QoS
+                        if pos + 1 > limit or pos + 1 > AVAIL then
+                            need(pos, limit, 1, F.suback_qos.abbrev, "Granted QoS")
+                        end
+                        local v, r = u8(pos), range(pos, 1)
+                        local item = tree_add(tree, pf_suback_qos, r, v)
+                        if vs_subqos[v] == nil then
+                            note(item, RULE.undefined_value, F.suback_qos.abbrev, v)
+                        elseif v == 3 then
+                            note(item, RULE.reserved_value, F.suback_qos.abbrev, v)
+                        end
+                        pos = pos + 1
+                    end
+                end
+            end
+        end
+        if (version == V_UNKNOWN or version == V5_0) then
+            do -- to the end of the packet, at least once
+                if pos >= limit then
+                    note(nil, RULE.missing_payload, "SUBACK")
+                end
+                local last = -1
+                while pos < limit and pos ~= last do
+                    last = pos
+                    do -- Reason Code
+                        if pos + 1 > limit or pos + 1 > AVAIL then
+                            need(pos, limit, 1, F.suback_reason_code.abbrev, "Reason Code")
+                        end
+                        local v, r = u8(pos), range(pos, 1)
+                        local item = tree_add(tree, pf_suback_reason_code, r, v)
+                        if vs_rc_suback[v] == nil then
+                            note(item, RULE.undefined_value, F.suback_reason_code.abbrev, v)
+                        end
+                        pos = pos + 1
+                    end
+                end
+            end
+        end
+        d.pos = pos
     end
+    PACKETS[9] = {
+        name = "SUBACK", info = "Subscribe Ack", dissect = dissect_suback,
+    }
 end
 
 -- UNSUBSCRIBE (type 10, "Unsubscribe Request"): client to server; every version.
-local UNSUBSCRIBE = {
-    msgid = { field = F.msgid, check = { non_zero = true }, role = "packet_id" },
-    properties = { field = F.properties, len = F.property_len, context = "UNSUBSCRIBE" },
-    topic = { field = F.topic, len = F.topic_len, check = { utf8 = true, non_empty = true }, role = "topic_filter" },
-}
-local function dissect_unsubscribe(d, tree)
-    d:u16(tree, UNSUBSCRIBE.msgid) -- Message Identifier
-    if d:version_is(V5_0) then
-        d:properties(tree, UNSUBSCRIBE.properties) -- Properties
+do
+    local pf_dupflag, pf_hdr_reserved, pf_hdrflags, pf_len = F.dupflag.pf, F.hdr_reserved.pf, F.hdrflags.pf, F.len.pf
+    local pf_msgid, pf_msgtype, pf_properties, pf_property_len = F.msgid.pf, F.msgtype.pf, F.properties.pf, F.property_len.pf
+    local pf_qos, pf_retain_reserved, pf_topic, pf_topic_len = F.qos.pf, F.retain_reserved.pf, F.topic.pf, F.topic_len.pf
+    local vs_msgtype, vs_qos, labels_16, labels_17 = VS.msgtype, VS.qos, {}, {}
+    local function dissect_unsubscribe(d, tree)
+        local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
+        -- Fixed header: the flags of the version's layout, the Remaining Length.
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree_add(tree, pf_hdrflags, r, first)
+        local type_item, required = nil, -1
+        if version == V3_1 then
+            do -- Message Type
+                local b = floor(first / 16) % 16
+                local bit_item = tree_add(flags, pf_msgtype, r)
+                type_item = bit_item
+                if vs_msgtype[b] == nil then
+                    note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
+                elseif b == 0 then
+                    note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
+                end
+            end
+            do -- DUP Flag
+                local b = floor(first / 8) % 2
+                local bit_item = tree_add(flags, pf_dupflag, r)
+            end
+            do -- QoS Level
+                local b = floor(first / 2) % 4
+                local bit_item = tree_add(flags, pf_qos, r)
+                if vs_qos[b] == nil then
+                    note(bit_item, RULE.undefined_value, F.qos.abbrev, b)
+                elseif b == 3 then
+                    note(bit_item, RULE.reserved_value, F.qos.abbrev, b)
+                end
+            end
+            do -- Reserved
+                local b = first % 2
+                local bit_item = tree_add(flags, pf_retain_reserved, r)
+            end
+            local label = labels_16[first]
+            if label == nil then
+                label = ""
+                local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+                if name_msgtype then
+                    label = label .. ", Message Type: " .. name_msgtype
+                end
+                if floor(first / 8) % 2 ~= 0 then
+                    label = label .. ", DUP Flag"
+                end
+                local name_qos = vs_qos[floor(first / 2) % 4]
+                if name_qos then
+                    label = label .. ", QoS Level: " .. name_qos
+                end
+                labels_16[first] = label
+            end
+            if label ~= "" then
+                flags:append_text(label)
+            end
+            required = -1
+        else
+            do -- Message Type
+                local b = floor(first / 16) % 16
+                local bit_item = tree_add(flags, pf_msgtype, r)
+                type_item = bit_item
+                if vs_msgtype[b] == nil then
+                    note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
+                elseif b == 0 then
+                    note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
+                end
+            end
+            do -- Reserved
+                local b = first % 16
+                local bit_item = tree_add(flags, pf_hdr_reserved, r)
+            end
+            local label = labels_17[first]
+            if label == nil then
+                label = ""
+                local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+                if name_msgtype then
+                    label = label .. ", Message Type: " .. name_msgtype
+                end
+                labels_17[first] = label
+            end
+            if label ~= "" then
+                flags:append_text(label)
+            end
+            required = 2
+        end
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
+        if d.length_size > MAX_VARINT then
+            note(length_item, RULE.long_varint, d.length_size)
+        end
+        if required >= 0 and first % TYPE_DIV ~= required then
+            note(flags, RULE.reserved_flags, "UNSUBSCRIBE", first % TYPE_DIV, required)
+        end
+        if d.seen.assumed then
+            note(nil, RULE.assumed_version, VERSION_NAMES[version])
+        elseif version == V_UNKNOWN and not d.seen.saw_connect then
+            note(nil, RULE.unknown_version)
+        end
+        do -- Message Identifier
+            if pos + 2 > limit or pos + 2 > AVAIL then
+                need(pos, limit, 2, F.msgid.abbrev, "Message Identifier")
+            end
+            local v, r = u16(pos), range(pos, 2)
+            local item = tree_add(tree, pf_msgid, r, v)
+            pos = pos + 2
+            D.packet_id = v
+            if v == 0 then
+                note(item, RULE.zero_packet_id, F.msgid.abbrev)
+            end
+        end
+        if version == V5_0 then
+            pos = properties(tree, pos, limit, pf_properties, "Properties", pf_property_len, "UNSUBSCRIBE") -- Properties
+        end
+        do -- to the end of the packet, at least once
+            if pos >= limit then
+                note(nil, RULE.missing_payload, "UNSUBSCRIBE")
+            end
+            local last = -1
+            while pos < limit and pos ~= last do
+                last = pos
+                do -- Topic
+                    if pos + 2 > limit or pos + 2 > AVAIL then
+                        need(pos, limit, 2, F.topic_len.abbrev, REASON.what_length)
+                    end
+                    local start, n = pos, u16(pos)
+                    tree_add(tree, pf_topic_len, range(pos, 2), n)
+                    pos = pos + 2
+                    if pos + n > limit then
+                        fail(start, F.topic.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
+                    end
+                    if pos + n > AVAIL then
+                        fail(pos, F.topic.abbrev, "truncated", "")
+                    end
+                    local raw = bytes(pos, n)
+                    local item = add_wire(tree, pf_topic, pos, n, text_show(raw))
+                    if not valid_utf8(raw) then
+                        note(item, RULE.bad_utf8, F.topic.abbrev)
+                    elseif find(raw, "\0", 1, true) then
+                        note(item, RULE.nul_in_string, F.topic.abbrev)
+                    end
+                    if n == 0 then
+                        note(item, RULE.illegal_topic_length)
+                    end
+                    pos = pos + n
+                end
+            end
+        end
+        d.pos = pos
     end
-    for _ in d:entries() do -- to the end of the packet
-        d:utf8_string(tree, UNSUBSCRIBE.topic) -- Topic
-    end
+    PACKETS[10] = {
+        name = "UNSUBSCRIBE", info = "Unsubscribe Request", dissect = dissect_unsubscribe,
+    }
 end
 
 -- UNSUBACK (type 11, "Unsubscribe Ack"): server to client; every version.
-local UNSUBACK = {
-    msgid = { field = F.msgid, check = { non_zero = true }, role = "packet_id" },
-    properties = { field = F.properties, len = F.property_len, context = "UNSUBACK" },
-    unsuback_reason_code = { field = F.unsuback_reason_code, role = "reason_code" },
-}
-local function dissect_unsuback(d, tree)
-    d:u16(tree, UNSUBACK.msgid) -- Message Identifier
-    if d:version_is(V5_0) then
-        d:properties(tree, UNSUBACK.properties) -- Properties
-    end
-    if d:version_is(V5_0) then
-        for _ in d:entries() do -- to the end of the packet
-            d:u8(tree, UNSUBACK.unsuback_reason_code) -- Reason Code
+do
+    local pf_hdr_reserved, pf_hdrflags, pf_len, pf_msgid = F.hdr_reserved.pf, F.hdrflags.pf, F.len.pf, F.msgid.pf
+    local pf_msgtype, pf_properties, pf_property_len, pf_unsuback_reason_code = F.msgtype.pf, F.properties.pf, F.property_len.pf, F.unsuback_reason_code.pf
+    local vs_msgtype, vs_rc_unsuback, labels_18 = VS.msgtype, VS.rc_unsuback, {}
+    local function dissect_unsuback(d, tree)
+        local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
+        -- Fixed header: the flags of the version's layout, the Remaining Length.
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree_add(tree, pf_hdrflags, r, first)
+        local type_item, required = nil, -1
+        do -- Message Type
+            local b = floor(first / 16) % 16
+            local bit_item = tree_add(flags, pf_msgtype, r)
+            type_item = bit_item
+            if vs_msgtype[b] == nil then
+                note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
+            elseif b == 0 then
+                note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
+            end
         end
+        do -- Reserved
+            local b = first % 16
+            local bit_item = tree_add(flags, pf_hdr_reserved, r)
+        end
+        local label = labels_18[first]
+        if label == nil then
+            label = ""
+            local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+            if name_msgtype then
+                label = label .. ", Message Type: " .. name_msgtype
+            end
+            labels_18[first] = label
+        end
+        if label ~= "" then
+            flags:append_text(label)
+        end
+        required = 0
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
+        if d.length_size > MAX_VARINT then
+            note(length_item, RULE.long_varint, d.length_size)
+        end
+        if required >= 0 and first % TYPE_DIV ~= required then
+            note(flags, RULE.reserved_flags, "UNSUBACK", first % TYPE_DIV, required)
+        end
+        if d.seen.assumed then
+            note(nil, RULE.assumed_version, VERSION_NAMES[version])
+        elseif version == V_UNKNOWN and not d.seen.saw_connect then
+            note(nil, RULE.unknown_version)
+        end
+        do -- Message Identifier
+            if pos + 2 > limit or pos + 2 > AVAIL then
+                need(pos, limit, 2, F.msgid.abbrev, "Message Identifier")
+            end
+            local v, r = u16(pos), range(pos, 2)
+            local item = tree_add(tree, pf_msgid, r, v)
+            pos = pos + 2
+            D.packet_id = v
+            if v == 0 then
+                note(item, RULE.zero_packet_id, F.msgid.abbrev)
+            end
+        end
+        if version == V5_0 then
+            pos = properties(tree, pos, limit, pf_properties, "Properties", pf_property_len, "UNSUBACK") -- Properties
+        end
+        if version == V5_0 then
+            do -- to the end of the packet, at least once
+                if pos >= limit then
+                    note(nil, RULE.missing_payload, "UNSUBACK")
+                end
+                local last = -1
+                while pos < limit and pos ~= last do
+                    last = pos
+                    do -- Reason Code
+                        if pos + 1 > limit or pos + 1 > AVAIL then
+                            need(pos, limit, 1, F.unsuback_reason_code.abbrev, "Reason Code")
+                        end
+                        local v, r = u8(pos), range(pos, 1)
+                        local item = tree_add(tree, pf_unsuback_reason_code, r, v)
+                        if vs_rc_unsuback[v] == nil then
+                            note(item, RULE.undefined_value, F.unsuback_reason_code.abbrev, v)
+                        end
+                        pos = pos + 1
+                    end
+                end
+            end
+        end
+        d.pos = pos
     end
+    PACKETS[11] = {
+        name = "UNSUBACK", info = "Unsubscribe Ack", dissect = dissect_unsuback,
+    }
 end
 
 -- PINGREQ (type 12, "Ping Request"): client to server; every version.
-local function dissect_pingreq(d, tree)
-    -- no variable header or payload
+do
+    local pf_hdr_reserved, pf_hdrflags, pf_len, pf_msgtype = F.hdr_reserved.pf, F.hdrflags.pf, F.len.pf, F.msgtype.pf
+    local vs_msgtype, labels_19 = VS.msgtype, {}
+    local function dissect_pingreq(d, tree)
+        local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
+        -- Fixed header: the flags of the version's layout, the Remaining Length.
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree_add(tree, pf_hdrflags, r, first)
+        local type_item, required = nil, -1
+        do -- Message Type
+            local b = floor(first / 16) % 16
+            local bit_item = tree_add(flags, pf_msgtype, r)
+            type_item = bit_item
+            if vs_msgtype[b] == nil then
+                note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
+            elseif b == 0 then
+                note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
+            end
+        end
+        do -- Reserved
+            local b = first % 16
+            local bit_item = tree_add(flags, pf_hdr_reserved, r)
+        end
+        local label = labels_19[first]
+        if label == nil then
+            label = ""
+            local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+            if name_msgtype then
+                label = label .. ", Message Type: " .. name_msgtype
+            end
+            labels_19[first] = label
+        end
+        if label ~= "" then
+            flags:append_text(label)
+        end
+        required = 0
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
+        if d.length_size > MAX_VARINT then
+            note(length_item, RULE.long_varint, d.length_size)
+        end
+        if required >= 0 and first % TYPE_DIV ~= required then
+            note(flags, RULE.reserved_flags, "PINGREQ", first % TYPE_DIV, required)
+        end
+        if d.seen.assumed then
+            note(nil, RULE.assumed_version, VERSION_NAMES[version])
+        elseif version == V_UNKNOWN and not d.seen.saw_connect then
+            note(nil, RULE.unknown_version)
+        end
+        d.pos = pos
+    end
+    PACKETS[12] = {
+        name = "PINGREQ", info = "Ping Request", dissect = dissect_pingreq,
+    }
 end
 
 -- PINGRESP (type 13, "Ping Response"): server to client; every version.
-local function dissect_pingresp(d, tree)
-    -- no variable header or payload
+do
+    local pf_hdr_reserved, pf_hdrflags, pf_len, pf_msgtype = F.hdr_reserved.pf, F.hdrflags.pf, F.len.pf, F.msgtype.pf
+    local vs_msgtype, labels_20 = VS.msgtype, {}
+    local function dissect_pingresp(d, tree)
+        local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
+        -- Fixed header: the flags of the version's layout, the Remaining Length.
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree_add(tree, pf_hdrflags, r, first)
+        local type_item, required = nil, -1
+        do -- Message Type
+            local b = floor(first / 16) % 16
+            local bit_item = tree_add(flags, pf_msgtype, r)
+            type_item = bit_item
+            if vs_msgtype[b] == nil then
+                note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
+            elseif b == 0 then
+                note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
+            end
+        end
+        do -- Reserved
+            local b = first % 16
+            local bit_item = tree_add(flags, pf_hdr_reserved, r)
+        end
+        local label = labels_20[first]
+        if label == nil then
+            label = ""
+            local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+            if name_msgtype then
+                label = label .. ", Message Type: " .. name_msgtype
+            end
+            labels_20[first] = label
+        end
+        if label ~= "" then
+            flags:append_text(label)
+        end
+        required = 0
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
+        if d.length_size > MAX_VARINT then
+            note(length_item, RULE.long_varint, d.length_size)
+        end
+        if required >= 0 and first % TYPE_DIV ~= required then
+            note(flags, RULE.reserved_flags, "PINGRESP", first % TYPE_DIV, required)
+        end
+        if d.seen.assumed then
+            note(nil, RULE.assumed_version, VERSION_NAMES[version])
+        elseif version == V_UNKNOWN and not d.seen.saw_connect then
+            note(nil, RULE.unknown_version)
+        end
+        d.pos = pos
+    end
+    PACKETS[13] = {
+        name = "PINGRESP", info = "Ping Response", dissect = dissect_pingresp,
+    }
 end
 
 -- DISCONNECT (type 14, "Disconnect Req"): client and server; every version.
-local DISCONNECT = {
-    disconnect_reason_code = { field = F.disconnect_reason_code, role = "reason_code" },
-    properties = { field = F.properties, len = F.property_len, context = "DISCONNECT" },
-}
-local function dissect_disconnect(d, tree)
-    if d:version_is(V5_0) and d:left() >= 1 then
-        d:u8(tree, DISCONNECT.disconnect_reason_code) -- Reason Code
+do
+    local pf_disconnect_reason_code, pf_hdr_reserved, pf_hdrflags, pf_len = F.disconnect_reason_code.pf, F.hdr_reserved.pf, F.hdrflags.pf, F.len.pf
+    local pf_msgtype, pf_properties, pf_property_len, vs_msgtype = F.msgtype.pf, F.properties.pf, F.property_len.pf, VS.msgtype
+    local vs_rc_disconnect, labels_21 = VS.rc_disconnect, {}
+    local function dissect_disconnect(d, tree)
+        local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
+        -- Fixed header: the flags of the version's layout, the Remaining Length.
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree_add(tree, pf_hdrflags, r, first)
+        local type_item, required = nil, -1
+        do -- Message Type
+            local b = floor(first / 16) % 16
+            local bit_item = tree_add(flags, pf_msgtype, r)
+            type_item = bit_item
+            if vs_msgtype[b] == nil then
+                note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
+            elseif b == 0 then
+                note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
+            end
+        end
+        do -- Reserved
+            local b = first % 16
+            local bit_item = tree_add(flags, pf_hdr_reserved, r)
+        end
+        local label = labels_21[first]
+        if label == nil then
+            label = ""
+            local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+            if name_msgtype then
+                label = label .. ", Message Type: " .. name_msgtype
+            end
+            labels_21[first] = label
+        end
+        if label ~= "" then
+            flags:append_text(label)
+        end
+        required = 0
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
+        if d.length_size > MAX_VARINT then
+            note(length_item, RULE.long_varint, d.length_size)
+        end
+        if required >= 0 and first % TYPE_DIV ~= required then
+            note(flags, RULE.reserved_flags, "DISCONNECT", first % TYPE_DIV, required)
+        end
+        if d.seen.assumed then
+            note(nil, RULE.assumed_version, VERSION_NAMES[version])
+        elseif version == V_UNKNOWN and not d.seen.saw_connect then
+            note(nil, RULE.unknown_version)
+        end
+        if version == V5_0 and limit - pos >= 1 then
+            do -- Reason Code
+                if pos + 1 > limit or pos + 1 > AVAIL then
+                    need(pos, limit, 1, F.disconnect_reason_code.abbrev, "Reason Code")
+                end
+                local v, r = u8(pos), range(pos, 1)
+                local item = tree_add(tree, pf_disconnect_reason_code, r, v)
+                if vs_rc_disconnect[v] == nil then
+                    note(item, RULE.undefined_value, F.disconnect_reason_code.abbrev, v)
+                end
+                pos = pos + 1
+            end
+        end
+        if version == V5_0 and limit - pos >= 1 then
+            pos = properties(tree, pos, limit, pf_properties, "Properties", pf_property_len, "DISCONNECT") -- Properties
+        end
+        d.pos = pos
     end
-    if d:version_is(V5_0) and d:left() >= 1 then
-        d:properties(tree, DISCONNECT.properties) -- Properties
-    end
+    PACKETS[14] = {
+        name = "DISCONNECT", info = "Disconnect Req", dissect = dissect_disconnect,
+    }
 end
 
 -- AUTH (type 15, "Authentication Exchange"): client and server; MQTT 5.0.
-local AUTH = {
-    auth_reason_code = { field = F.auth_reason_code, role = "reason_code" },
-    properties = { field = F.properties, len = F.property_len, context = "AUTH" },
-}
-local function dissect_auth(d, tree)
-    if d:version_is(V5_0) and d:left() >= 1 then
-        d:u8(tree, AUTH.auth_reason_code) -- Reason Code
+do
+    local pf_auth_reason_code, pf_hdr_reserved, pf_hdrflags, pf_len = F.auth_reason_code.pf, F.hdr_reserved.pf, F.hdrflags.pf, F.len.pf
+    local pf_msgtype, pf_properties, pf_property_len, vs_msgtype = F.msgtype.pf, F.properties.pf, F.property_len.pf, VS.msgtype
+    local vs_rc_auth, labels_22 = VS.rc_auth, {}
+    local function dissect_auth(d, tree)
+        local first, version, pos, limit = u8(0), d.version, d.pos, d.limit
+        -- Fixed header: the flags of the version's layout, the Remaining Length.
+        local r = range(0, 1) -- one TvbRange for the byte and its bits
+        local flags = tree_add(tree, pf_hdrflags, r, first)
+        local type_item, required = nil, -1
+        do -- Message Type
+            local b = floor(first / 16) % 16
+            local bit_item = tree_add(flags, pf_msgtype, r)
+            type_item = bit_item
+            if vs_msgtype[b] == nil then
+                note(bit_item, RULE.undefined_value, F.msgtype.abbrev, b)
+            elseif b == 0 then
+                note(bit_item, RULE.reserved_value, F.msgtype.abbrev, b)
+            end
+        end
+        do -- Reserved
+            local b = first % 16
+            local bit_item = tree_add(flags, pf_hdr_reserved, r)
+        end
+        local label = labels_22[first]
+        if label == nil then
+            label = ""
+            local name_msgtype = vs_msgtype[floor(first / 16) % 16]
+            if name_msgtype then
+                label = label .. ", Message Type: " .. name_msgtype
+            end
+            labels_22[first] = label
+        end
+        if label ~= "" then
+            flags:append_text(label)
+        end
+        required = 0
+        local length_item = tree_add(tree, pf_len, range(1, d.length_size), d.remaining)
+        if d.length_size > MAX_VARINT then
+            note(length_item, RULE.long_varint, d.length_size)
+        end
+        if required >= 0 and first % TYPE_DIV ~= required then
+            note(flags, RULE.reserved_flags, "AUTH", first % TYPE_DIV, required)
+        end
+        if KNOWN[version] and not (version == V5_0) then
+            note(type_item, RULE.type_not_in_version, "AUTH", VERSION_NAMES[version])
+        end
+        if d.seen.assumed then
+            note(nil, RULE.assumed_version, VERSION_NAMES[version])
+        elseif version == V_UNKNOWN and not d.seen.saw_connect then
+            note(nil, RULE.unknown_version)
+        end
+        if version == V5_0 and limit - pos >= 1 then
+            do -- Reason Code
+                if pos + 1 > limit or pos + 1 > AVAIL then
+                    need(pos, limit, 1, F.auth_reason_code.abbrev, "Reason Code")
+                end
+                local v, r = u8(pos), range(pos, 1)
+                local item = tree_add(tree, pf_auth_reason_code, r, v)
+                if vs_rc_auth[v] == nil then
+                    note(item, RULE.undefined_value, F.auth_reason_code.abbrev, v)
+                end
+                pos = pos + 1
+            end
+        end
+        if version == V5_0 and limit - pos >= 1 then
+            pos = properties(tree, pos, limit, pf_properties, "Properties", pf_property_len, "AUTH") -- Properties
+        end
+        d.pos = pos
     end
-    if d:version_is(V5_0) and d:left() >= 1 then
-        d:properties(tree, AUTH.properties) -- Properties
-    end
+    PACKETS[15] = {
+        name = "AUTH", info = "Authentication Exchange", dissect = dissect_auth,
+    }
 end
 
--- Packet types: names, Info column text, fixed-header flag layouts (the
--- first whose versions hold applies; required is the value the low four
--- bits must have, -1 when they carry meaning).
-PACKETS[0] = {
-    name = "Reserved", info = "Reserved", dissect = dissect_reserved,
-    versions = nil, sets_version = false,
-    flags = {
-        { versions = nil, bits = { F.msgtype, F.hdr_reserved }, required = 0 },
-    },
-}
-PACKETS[1] = {
-    name = "CONNECT", info = "Connect Command", dissect = dissect_connect,
-    versions = nil, sets_version = true,
-    flags = {
-        { versions = nil, bits = { F.msgtype, F.hdr_reserved }, required = 0 },
-    },
-}
-PACKETS[2] = {
-    name = "CONNACK", info = "Connect Ack", dissect = dissect_connack,
-    versions = nil, sets_version = false,
-    flags = {
-        { versions = nil, bits = { F.msgtype, F.hdr_reserved }, required = 0 },
-    },
-}
-PACKETS[3] = {
-    name = "PUBLISH", info = "Publish Message", dissect = dissect_publish,
-    versions = nil, sets_version = false,
-    flags = {
-        { versions = nil, bits = { F.msgtype, F.dupflag, F.qos, F.retain }, required = -1 },
-    },
-}
-PACKETS[4] = {
-    name = "PUBACK", info = "Publish Ack", dissect = dissect_puback,
-    versions = nil, sets_version = false,
-    flags = {
-        { versions = nil, bits = { F.msgtype, F.hdr_reserved }, required = 0 },
-    },
-}
-PACKETS[5] = {
-    name = "PUBREC", info = "Publish Received", dissect = dissect_pubrec,
-    versions = nil, sets_version = false,
-    flags = {
-        { versions = nil, bits = { F.msgtype, F.hdr_reserved }, required = 0 },
-    },
-}
-PACKETS[6] = {
-    name = "PUBREL", info = "Publish Release", dissect = dissect_pubrel,
-    versions = nil, sets_version = false,
-    flags = {
-        { versions = { [V3_1] = true }, bits = { F.msgtype, F.dupflag, F.qos, F.retain_reserved }, required = -1 },
-        { versions = nil, bits = { F.msgtype, F.hdr_reserved }, required = 2 },
-    },
-}
-PACKETS[7] = {
-    name = "PUBCOMP", info = "Publish Complete", dissect = dissect_pubcomp,
-    versions = nil, sets_version = false,
-    flags = {
-        { versions = nil, bits = { F.msgtype, F.hdr_reserved }, required = 0 },
-    },
-}
-PACKETS[8] = {
-    name = "SUBSCRIBE", info = "Subscribe Request", dissect = dissect_subscribe,
-    versions = nil, sets_version = false,
-    flags = {
-        { versions = { [V3_1] = true }, bits = { F.msgtype, F.dupflag, F.qos, F.retain_reserved }, required = -1 },
-        { versions = nil, bits = { F.msgtype, F.hdr_reserved }, required = 2 },
-    },
-}
-PACKETS[9] = {
-    name = "SUBACK", info = "Subscribe Ack", dissect = dissect_suback,
-    versions = nil, sets_version = false,
-    flags = {
-        { versions = nil, bits = { F.msgtype, F.hdr_reserved }, required = 0 },
-    },
-}
-PACKETS[10] = {
-    name = "UNSUBSCRIBE", info = "Unsubscribe Request", dissect = dissect_unsubscribe,
-    versions = nil, sets_version = false,
-    flags = {
-        { versions = { [V3_1] = true }, bits = { F.msgtype, F.dupflag, F.qos, F.retain_reserved }, required = -1 },
-        { versions = nil, bits = { F.msgtype, F.hdr_reserved }, required = 2 },
-    },
-}
-PACKETS[11] = {
-    name = "UNSUBACK", info = "Unsubscribe Ack", dissect = dissect_unsuback,
-    versions = nil, sets_version = false,
-    flags = {
-        { versions = nil, bits = { F.msgtype, F.hdr_reserved }, required = 0 },
-    },
-}
-PACKETS[12] = {
-    name = "PINGREQ", info = "Ping Request", dissect = dissect_pingreq,
-    versions = nil, sets_version = false,
-    flags = {
-        { versions = nil, bits = { F.msgtype, F.hdr_reserved }, required = 0 },
-    },
-}
-PACKETS[13] = {
-    name = "PINGRESP", info = "Ping Response", dissect = dissect_pingresp,
-    versions = nil, sets_version = false,
-    flags = {
-        { versions = nil, bits = { F.msgtype, F.hdr_reserved }, required = 0 },
-    },
-}
-PACKETS[14] = {
-    name = "DISCONNECT", info = "Disconnect Req", dissect = dissect_disconnect,
-    versions = nil, sets_version = false,
-    flags = {
-        { versions = nil, bits = { F.msgtype, F.hdr_reserved }, required = 0 },
-    },
-}
-PACKETS[15] = {
-    name = "AUTH", info = "Authentication Exchange", dissect = dissect_auth,
-    versions = { [V5_0] = true }, sets_version = false,
-    flags = {
-        { versions = nil, bits = { F.msgtype, F.hdr_reserved }, required = 0 },
-    },
-}
+-- The text of each packet's item, as Wireshark's own.
+for _, packet in pairs(PACKETS) do
+    packet.text = PROTOCOL_NAME .. ", " .. packet.info
+end
 
 -- ---------------------------------------------------------------------------
 -- MQTT 5 properties: name, where each may appear, whether it may repeat,
--- and how its value is read (read(d, tree, property)).
+-- and how its value is read: read(tree, pos, limit) returns the position
+-- after the value.
 
+do
+    local pf_prop_number = F.prop_number.pf
 PROPERTIES[0x01] = {
     name = "Payload Format Indicator", repeatable = false,
     allowed = { ["PUBLISH"] = true, ["Will Properties"] = true },
-    prop_number = { field = F.prop_number },
-    read = function(d, tree, p)
-        d:u8(tree, p.prop_number) -- Value
+    read = function(tree, pos, limit)
+        do -- Value
+            if pos + 1 > limit or pos + 1 > AVAIL then
+                need(pos, limit, 1, F.prop_number.abbrev, "Value")
+            end
+            local v, r = u8(pos), range(pos, 1)
+            local item = tree_add(tree, pf_prop_number, r, v)
+            pos = pos + 1
+        end
+        return pos
     end,
 }
+end
+do
+    local pf_prop_number = F.prop_number.pf
 PROPERTIES[0x02] = {
     name = "Publication Expiry Interval", repeatable = false,
     allowed = { ["PUBLISH"] = true, ["Will Properties"] = true },
-    prop_number = { field = F.prop_number },
-    read = function(d, tree, p)
-        d:u32(tree, p.prop_number) -- Value
+    read = function(tree, pos, limit)
+        do -- Value
+            if pos + 4 > limit or pos + 4 > AVAIL then
+                need(pos, limit, 4, F.prop_number.abbrev, "Value")
+            end
+            local v, r = u32(pos), range(pos, 4)
+            local item = tree_add(tree, pf_prop_number, r, v)
+            pos = pos + 4
+        end
+        return pos
     end,
 }
+end
+do
+    local pf_property_content_type = F.property_content_type.pf
 PROPERTIES[0x03] = {
     name = "Content Type", repeatable = false,
     allowed = { ["PUBLISH"] = true, ["Will Properties"] = true },
-    property_content_type = { field = F.property_content_type, check = { utf8 = true } },
-    read = function(d, tree, p)
-        d:utf8_string(tree, p.property_content_type) -- Content Type
+    read = function(tree, pos, limit)
+        do -- Content Type
+            if pos + 2 > limit or pos + 2 > AVAIL then
+                need(pos, limit, 2, F.property_content_type.abbrev, REASON.what_length)
+            end
+            local start, n = pos, u16(pos)
+            pos = pos + 2
+            if pos + n > limit then
+                fail(start, F.property_content_type.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
+            end
+            if pos + n > AVAIL then
+                fail(pos, F.property_content_type.abbrev, "truncated", "")
+            end
+            local raw = bytes(pos, n)
+            add_wire(tree, pf_property_content_type, start, n + 2, text_show(raw))
+            if not valid_utf8(raw) then
+                note(nil, RULE.bad_utf8, F.property_content_type.abbrev)
+            elseif find(raw, "\0", 1, true) then
+                note(nil, RULE.nul_in_string, F.property_content_type.abbrev)
+            end
+            pos = pos + n
+        end
+        return pos
     end,
 }
+end
+do
+    local pf_prop_string, pf_prop_string_len = F.prop_string.pf, F.prop_string_len.pf
 PROPERTIES[0x08] = {
     name = "Response Topic", repeatable = false,
     allowed = { ["PUBLISH"] = true, ["Will Properties"] = true },
-    prop_string = { field = F.prop_string, len = F.prop_string_len, check = { utf8 = true } },
-    read = function(d, tree, p)
-        d:utf8_string(tree, p.prop_string) -- Value
+    read = function(tree, pos, limit)
+        do -- Value
+            if pos + 2 > limit or pos + 2 > AVAIL then
+                need(pos, limit, 2, F.prop_string_len.abbrev, REASON.what_length)
+            end
+            local start, n = pos, u16(pos)
+            tree_add(tree, pf_prop_string_len, range(pos, 2), n)
+            pos = pos + 2
+            if pos + n > limit then
+                fail(start, F.prop_string.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
+            end
+            if pos + n > AVAIL then
+                fail(pos, F.prop_string.abbrev, "truncated", "")
+            end
+            local raw = bytes(pos, n)
+            local item = add_wire(tree, pf_prop_string, pos, n, text_show(raw))
+            if not valid_utf8(raw) then
+                note(item, RULE.bad_utf8, F.prop_string.abbrev)
+            elseif find(raw, "\0", 1, true) then
+                note(item, RULE.nul_in_string, F.prop_string.abbrev)
+            end
+            pos = pos + n
+        end
+        return pos
     end,
 }
+end
+do
+    local pf_prop_string, pf_prop_string_len = F.prop_string.pf, F.prop_string_len.pf
 PROPERTIES[0x09] = {
     name = "Correlation Data", repeatable = false,
     allowed = { ["PUBLISH"] = true, ["Will Properties"] = true },
-    prop_string = { field = F.prop_string, len = F.prop_string_len },
-    read = function(d, tree, p)
-        d:binary_data(tree, p.prop_string) -- Value
+    read = function(tree, pos, limit)
+        do -- Value
+            if pos + 2 > limit or pos + 2 > AVAIL then
+                need(pos, limit, 2, F.prop_string_len.abbrev, REASON.what_length)
+            end
+            local start, n = pos, u16(pos)
+            tree_add(tree, pf_prop_string_len, range(pos, 2), n)
+            pos = pos + 2
+            if pos + n > limit then
+                fail(start, F.prop_string.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
+            end
+            if pos + n > AVAIL then
+                fail(pos, F.prop_string.abbrev, "truncated", "")
+            end
+            local raw = bytes(pos, n)
+            local item = add_wire(tree, pf_prop_string, pos, n, text_show(raw))
+            pos = pos + n
+        end
+        return pos
     end,
 }
+end
+do
+    local pf_prop_number = F.prop_number.pf
 PROPERTIES[0x0B] = {
     name = "Subscription Identifier", repeatable = true,
     allowed = { ["PUBLISH"] = true, ["SUBSCRIBE"] = true },
-    prop_number = { field = F.prop_number },
-    read = function(d, tree, p)
-        d:varint(tree, p.prop_number) -- Value
+    read = function(tree, pos, limit)
+        do -- Value
+            local v, n = field_varint(pos, limit, F.prop_number.abbrev)
+            local item = tree_add(tree, pf_prop_number, range(pos, n), v)
+            if n > MAX_VARINT then
+                note(item, RULE.long_varint, n)
+            end
+            pos = pos + n
+        end
+        return pos
     end,
 }
+end
+do
+    local pf_prop_number = F.prop_number.pf
 PROPERTIES[0x11] = {
     name = "Session Expiry Interval", repeatable = false,
     allowed = { ["CONNECT"] = true, ["CONNACK"] = true, ["DISCONNECT"] = true },
-    prop_number = { field = F.prop_number, role = "session_expiry" },
-    read = function(d, tree, p)
-        d:u32(tree, p.prop_number) -- Value
+    read = function(tree, pos, limit)
+        do -- Value
+            if pos + 4 > limit or pos + 4 > AVAIL then
+                need(pos, limit, 4, F.prop_number.abbrev, "Value")
+            end
+            local v, r = u32(pos), range(pos, 4)
+            local item = tree_add(tree, pf_prop_number, r, v)
+            pos = pos + 4
+        end
+        return pos
     end,
 }
+end
+do
+    local pf_prop_string, pf_prop_string_len = F.prop_string.pf, F.prop_string_len.pf
 PROPERTIES[0x12] = {
     name = "Assigned Client Identifier", repeatable = false,
     allowed = { ["CONNACK"] = true },
-    prop_string = { field = F.prop_string, len = F.prop_string_len, check = { utf8 = true } },
-    read = function(d, tree, p)
-        d:utf8_string(tree, p.prop_string) -- Value
+    read = function(tree, pos, limit)
+        do -- Value
+            if pos + 2 > limit or pos + 2 > AVAIL then
+                need(pos, limit, 2, F.prop_string_len.abbrev, REASON.what_length)
+            end
+            local start, n = pos, u16(pos)
+            tree_add(tree, pf_prop_string_len, range(pos, 2), n)
+            pos = pos + 2
+            if pos + n > limit then
+                fail(start, F.prop_string.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
+            end
+            if pos + n > AVAIL then
+                fail(pos, F.prop_string.abbrev, "truncated", "")
+            end
+            local raw = bytes(pos, n)
+            local item = add_wire(tree, pf_prop_string, pos, n, text_show(raw))
+            if not valid_utf8(raw) then
+                note(item, RULE.bad_utf8, F.prop_string.abbrev)
+            elseif find(raw, "\0", 1, true) then
+                note(item, RULE.nul_in_string, F.prop_string.abbrev)
+            end
+            pos = pos + n
+        end
+        return pos
     end,
 }
+end
+do
+    local pf_prop_number = F.prop_number.pf
 PROPERTIES[0x13] = {
     name = "Server Keep Alive", repeatable = false,
     allowed = { ["CONNACK"] = true },
-    prop_number = { field = F.prop_number },
-    read = function(d, tree, p)
-        d:u16(tree, p.prop_number) -- Value
+    read = function(tree, pos, limit)
+        do -- Value
+            if pos + 2 > limit or pos + 2 > AVAIL then
+                need(pos, limit, 2, F.prop_number.abbrev, "Value")
+            end
+            local v, r = u16(pos), range(pos, 2)
+            local item = tree_add(tree, pf_prop_number, r, v)
+            pos = pos + 2
+        end
+        return pos
     end,
 }
+end
+do
+    local pf_prop_string, pf_prop_string_len = F.prop_string.pf, F.prop_string_len.pf
 PROPERTIES[0x15] = {
     name = "Authentication Method", repeatable = false,
     allowed = { ["CONNECT"] = true, ["CONNACK"] = true, ["AUTH"] = true },
-    prop_string = { field = F.prop_string, len = F.prop_string_len, check = { utf8 = true } },
-    read = function(d, tree, p)
-        d:utf8_string(tree, p.prop_string) -- Value
+    read = function(tree, pos, limit)
+        do -- Value
+            if pos + 2 > limit or pos + 2 > AVAIL then
+                need(pos, limit, 2, F.prop_string_len.abbrev, REASON.what_length)
+            end
+            local start, n = pos, u16(pos)
+            tree_add(tree, pf_prop_string_len, range(pos, 2), n)
+            pos = pos + 2
+            if pos + n > limit then
+                fail(start, F.prop_string.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
+            end
+            if pos + n > AVAIL then
+                fail(pos, F.prop_string.abbrev, "truncated", "")
+            end
+            local raw = bytes(pos, n)
+            local item = add_wire(tree, pf_prop_string, pos, n, text_show(raw))
+            if not valid_utf8(raw) then
+                note(item, RULE.bad_utf8, F.prop_string.abbrev)
+            elseif find(raw, "\0", 1, true) then
+                note(item, RULE.nul_in_string, F.prop_string.abbrev)
+            end
+            pos = pos + n
+        end
+        return pos
     end,
 }
+end
+do
+    local pf_prop_string, pf_prop_string_len = F.prop_string.pf, F.prop_string_len.pf
 PROPERTIES[0x16] = {
     name = "Authentication Data", repeatable = false,
     allowed = { ["CONNECT"] = true, ["CONNACK"] = true, ["AUTH"] = true },
-    prop_string = { field = F.prop_string, len = F.prop_string_len },
-    read = function(d, tree, p)
-        d:binary_data(tree, p.prop_string) -- Value
+    read = function(tree, pos, limit)
+        do -- Value
+            if pos + 2 > limit or pos + 2 > AVAIL then
+                need(pos, limit, 2, F.prop_string_len.abbrev, REASON.what_length)
+            end
+            local start, n = pos, u16(pos)
+            tree_add(tree, pf_prop_string_len, range(pos, 2), n)
+            pos = pos + 2
+            if pos + n > limit then
+                fail(start, F.prop_string.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
+            end
+            if pos + n > AVAIL then
+                fail(pos, F.prop_string.abbrev, "truncated", "")
+            end
+            local raw = bytes(pos, n)
+            local item = add_wire(tree, pf_prop_string, pos, n, text_show(raw))
+            pos = pos + n
+        end
+        return pos
     end,
 }
+end
+do
+    local pf_prop_number = F.prop_number.pf
 PROPERTIES[0x17] = {
     name = "Request Problem Information", repeatable = false,
     allowed = { ["CONNECT"] = true },
-    prop_number = { field = F.prop_number },
-    read = function(d, tree, p)
-        d:u8(tree, p.prop_number) -- Value
+    read = function(tree, pos, limit)
+        do -- Value
+            if pos + 1 > limit or pos + 1 > AVAIL then
+                need(pos, limit, 1, F.prop_number.abbrev, "Value")
+            end
+            local v, r = u8(pos), range(pos, 1)
+            local item = tree_add(tree, pf_prop_number, r, v)
+            pos = pos + 1
+        end
+        return pos
     end,
 }
+end
+do
+    local pf_prop_number = F.prop_number.pf
 PROPERTIES[0x18] = {
     name = "Will Delay Interval", repeatable = false,
     allowed = { ["Will Properties"] = true },
-    prop_number = { field = F.prop_number },
-    read = function(d, tree, p)
-        d:u32(tree, p.prop_number) -- Value
+    read = function(tree, pos, limit)
+        do -- Value
+            if pos + 4 > limit or pos + 4 > AVAIL then
+                need(pos, limit, 4, F.prop_number.abbrev, "Value")
+            end
+            local v, r = u32(pos), range(pos, 4)
+            local item = tree_add(tree, pf_prop_number, r, v)
+            pos = pos + 4
+        end
+        return pos
     end,
 }
+end
+do
+    local pf_prop_number = F.prop_number.pf
 PROPERTIES[0x19] = {
     name = "Request Response Information", repeatable = false,
     allowed = { ["CONNECT"] = true },
-    prop_number = { field = F.prop_number },
-    read = function(d, tree, p)
-        d:u8(tree, p.prop_number) -- Value
+    read = function(tree, pos, limit)
+        do -- Value
+            if pos + 1 > limit or pos + 1 > AVAIL then
+                need(pos, limit, 1, F.prop_number.abbrev, "Value")
+            end
+            local v, r = u8(pos), range(pos, 1)
+            local item = tree_add(tree, pf_prop_number, r, v)
+            pos = pos + 1
+        end
+        return pos
     end,
 }
+end
+do
+    local pf_prop_string, pf_prop_string_len = F.prop_string.pf, F.prop_string_len.pf
 PROPERTIES[0x1A] = {
     name = "Response Information", repeatable = false,
     allowed = { ["CONNACK"] = true },
-    prop_string = { field = F.prop_string, len = F.prop_string_len, check = { utf8 = true } },
-    read = function(d, tree, p)
-        d:utf8_string(tree, p.prop_string) -- Value
+    read = function(tree, pos, limit)
+        do -- Value
+            if pos + 2 > limit or pos + 2 > AVAIL then
+                need(pos, limit, 2, F.prop_string_len.abbrev, REASON.what_length)
+            end
+            local start, n = pos, u16(pos)
+            tree_add(tree, pf_prop_string_len, range(pos, 2), n)
+            pos = pos + 2
+            if pos + n > limit then
+                fail(start, F.prop_string.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
+            end
+            if pos + n > AVAIL then
+                fail(pos, F.prop_string.abbrev, "truncated", "")
+            end
+            local raw = bytes(pos, n)
+            local item = add_wire(tree, pf_prop_string, pos, n, text_show(raw))
+            if not valid_utf8(raw) then
+                note(item, RULE.bad_utf8, F.prop_string.abbrev)
+            elseif find(raw, "\0", 1, true) then
+                note(item, RULE.nul_in_string, F.prop_string.abbrev)
+            end
+            pos = pos + n
+        end
+        return pos
     end,
 }
+end
+do
+    local pf_prop_string, pf_prop_string_len = F.prop_string.pf, F.prop_string_len.pf
 PROPERTIES[0x1C] = {
     name = "Server Reference", repeatable = false,
     allowed = { ["CONNACK"] = true, ["DISCONNECT"] = true },
-    prop_string = { field = F.prop_string, len = F.prop_string_len, check = { utf8 = true } },
-    read = function(d, tree, p)
-        d:utf8_string(tree, p.prop_string) -- Value
+    read = function(tree, pos, limit)
+        do -- Value
+            if pos + 2 > limit or pos + 2 > AVAIL then
+                need(pos, limit, 2, F.prop_string_len.abbrev, REASON.what_length)
+            end
+            local start, n = pos, u16(pos)
+            tree_add(tree, pf_prop_string_len, range(pos, 2), n)
+            pos = pos + 2
+            if pos + n > limit then
+                fail(start, F.prop_string.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
+            end
+            if pos + n > AVAIL then
+                fail(pos, F.prop_string.abbrev, "truncated", "")
+            end
+            local raw = bytes(pos, n)
+            local item = add_wire(tree, pf_prop_string, pos, n, text_show(raw))
+            if not valid_utf8(raw) then
+                note(item, RULE.bad_utf8, F.prop_string.abbrev)
+            elseif find(raw, "\0", 1, true) then
+                note(item, RULE.nul_in_string, F.prop_string.abbrev)
+            end
+            pos = pos + n
+        end
+        return pos
     end,
 }
+end
+do
+    local pf_prop_string, pf_prop_string_len = F.prop_string.pf, F.prop_string_len.pf
 PROPERTIES[0x1F] = {
     name = "Reason String", repeatable = false,
     allowed = { ["CONNACK"] = true, ["PUBACK"] = true, ["PUBREC"] = true, ["PUBREL"] = true, ["PUBCOMP"] = true, ["SUBACK"] = true, ["UNSUBACK"] = true, ["DISCONNECT"] = true, ["AUTH"] = true },
-    prop_string = { field = F.prop_string, len = F.prop_string_len, check = { utf8 = true } },
-    read = function(d, tree, p)
-        d:utf8_string(tree, p.prop_string) -- Value
+    read = function(tree, pos, limit)
+        do -- Value
+            if pos + 2 > limit or pos + 2 > AVAIL then
+                need(pos, limit, 2, F.prop_string_len.abbrev, REASON.what_length)
+            end
+            local start, n = pos, u16(pos)
+            tree_add(tree, pf_prop_string_len, range(pos, 2), n)
+            pos = pos + 2
+            if pos + n > limit then
+                fail(start, F.prop_string.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
+            end
+            if pos + n > AVAIL then
+                fail(pos, F.prop_string.abbrev, "truncated", "")
+            end
+            local raw = bytes(pos, n)
+            local item = add_wire(tree, pf_prop_string, pos, n, text_show(raw))
+            if not valid_utf8(raw) then
+                note(item, RULE.bad_utf8, F.prop_string.abbrev)
+            elseif find(raw, "\0", 1, true) then
+                note(item, RULE.nul_in_string, F.prop_string.abbrev)
+            end
+            pos = pos + n
+        end
+        return pos
     end,
 }
+end
+do
+    local pf_prop_number = F.prop_number.pf
 PROPERTIES[0x21] = {
     name = "Receive Maximum", repeatable = false,
     allowed = { ["CONNECT"] = true, ["CONNACK"] = true },
-    prop_number = { field = F.prop_number },
-    read = function(d, tree, p)
-        d:u16(tree, p.prop_number) -- Value
+    read = function(tree, pos, limit)
+        do -- Value
+            if pos + 2 > limit or pos + 2 > AVAIL then
+                need(pos, limit, 2, F.prop_number.abbrev, "Value")
+            end
+            local v, r = u16(pos), range(pos, 2)
+            local item = tree_add(tree, pf_prop_number, r, v)
+            pos = pos + 2
+        end
+        return pos
     end,
 }
+end
+do
+    local pf_prop_number = F.prop_number.pf
 PROPERTIES[0x22] = {
     name = "Topic Alias Maximum", repeatable = false,
     allowed = { ["CONNECT"] = true, ["CONNACK"] = true },
-    prop_number = { field = F.prop_number },
-    read = function(d, tree, p)
-        d:u16(tree, p.prop_number) -- Value
+    read = function(tree, pos, limit)
+        do -- Value
+            if pos + 2 > limit or pos + 2 > AVAIL then
+                need(pos, limit, 2, F.prop_number.abbrev, "Value")
+            end
+            local v, r = u16(pos), range(pos, 2)
+            local item = tree_add(tree, pf_prop_number, r, v)
+            pos = pos + 2
+        end
+        return pos
     end,
 }
+end
+do
+    local pf_property_topic_alias = F.property_topic_alias.pf
 PROPERTIES[0x23] = {
     name = "Topic Alias", repeatable = false,
     allowed = { ["PUBLISH"] = true },
-    property_topic_alias = { field = F.property_topic_alias, role = "topic_alias" },
-    read = function(d, tree, p)
-        d:u16(tree, p.property_topic_alias) -- Topic Alias
+    read = function(tree, pos, limit)
+        do -- Topic Alias
+            if pos + 2 > limit or pos + 2 > AVAIL then
+                need(pos, limit, 2, F.property_topic_alias.abbrev, "Topic Alias")
+            end
+            local v, r = u16(pos), range(pos, 2)
+            local item = tree_add(tree, pf_property_topic_alias, r, v)
+            pos = pos + 2
+            D.alias = v
+        end
+        return pos
     end,
 }
+end
+do
+    local pf_property_max_qos, vs_qos = F.property_max_qos.pf, VS.qos
 PROPERTIES[0x24] = {
     name = "Maximum QoS", repeatable = false,
     allowed = { ["CONNACK"] = true },
-    property_max_qos = { field = F.property_max_qos },
-    read = function(d, tree, p)
-        d:u8(tree, p.property_max_qos) -- QoS
+    read = function(tree, pos, limit)
+        do -- QoS
+            if pos + 1 > limit or pos + 1 > AVAIL then
+                need(pos, limit, 1, F.property_max_qos.abbrev, "QoS")
+            end
+            local v, r = u8(pos), range(pos, 1)
+            local item = tree_add(tree, pf_property_max_qos, r, v)
+            if vs_qos[v] == nil then
+                note(item, RULE.undefined_value, F.property_max_qos.abbrev, v)
+            elseif v == 3 then
+                note(item, RULE.reserved_value, F.property_max_qos.abbrev, v)
+            end
+            pos = pos + 1
+        end
+        return pos
     end,
 }
+end
+do
+    local pf_prop_number = F.prop_number.pf
 PROPERTIES[0x25] = {
     name = "Retain Available", repeatable = false,
     allowed = { ["CONNACK"] = true },
-    prop_number = { field = F.prop_number },
-    read = function(d, tree, p)
-        d:u8(tree, p.prop_number) -- Value
+    read = function(tree, pos, limit)
+        do -- Value
+            if pos + 1 > limit or pos + 1 > AVAIL then
+                need(pos, limit, 1, F.prop_number.abbrev, "Value")
+            end
+            local v, r = u8(pos), range(pos, 1)
+            local item = tree_add(tree, pf_prop_number, r, v)
+            pos = pos + 1
+        end
+        return pos
     end,
 }
+end
+do
+    local pf_prop_key, pf_prop_key_len, pf_prop_value, pf_prop_value_len = F.prop_key.pf, F.prop_key_len.pf, F.prop_value.pf, F.prop_value_len.pf
 PROPERTIES[0x26] = {
     name = "User Property", repeatable = true,
     allowed = { ["CONNECT"] = true, ["CONNACK"] = true, ["PUBLISH"] = true, ["PUBACK"] = true, ["PUBREC"] = true, ["PUBREL"] = true, ["PUBCOMP"] = true, ["SUBSCRIBE"] = true, ["SUBACK"] = true, ["UNSUBSCRIBE"] = true, ["UNSUBACK"] = true, ["DISCONNECT"] = true, ["AUTH"] = true, ["Will Properties"] = true },
-    prop_key = { field = F.prop_key, len = F.prop_key_len, check = { utf8 = true } },
-    prop_value = { field = F.prop_value, len = F.prop_value_len, check = { utf8 = true } },
-    read = function(d, tree, p)
-        d:utf8_string(tree, p.prop_key) -- Key
-        d:utf8_string(tree, p.prop_value) -- Value
+    read = function(tree, pos, limit)
+        do -- Key
+            if pos + 2 > limit or pos + 2 > AVAIL then
+                need(pos, limit, 2, F.prop_key_len.abbrev, REASON.what_length)
+            end
+            local start, n = pos, u16(pos)
+            tree_add(tree, pf_prop_key_len, range(pos, 2), n)
+            pos = pos + 2
+            if pos + n > limit then
+                fail(start, F.prop_key.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
+            end
+            if pos + n > AVAIL then
+                fail(pos, F.prop_key.abbrev, "truncated", "")
+            end
+            local raw = bytes(pos, n)
+            local item = add_wire(tree, pf_prop_key, pos, n, text_show(raw))
+            if not valid_utf8(raw) then
+                note(item, RULE.bad_utf8, F.prop_key.abbrev)
+            elseif find(raw, "\0", 1, true) then
+                note(item, RULE.nul_in_string, F.prop_key.abbrev)
+            end
+            pos = pos + n
+        end
+        do -- Value
+            if pos + 2 > limit or pos + 2 > AVAIL then
+                need(pos, limit, 2, F.prop_value_len.abbrev, REASON.what_length)
+            end
+            local start, n = pos, u16(pos)
+            tree_add(tree, pf_prop_value_len, range(pos, 2), n)
+            pos = pos + 2
+            if pos + n > limit then
+                fail(start, F.prop_value.abbrev, "malformed", gofmt(REASON.string_past_end, n, limit - start - 2))
+            end
+            if pos + n > AVAIL then
+                fail(pos, F.prop_value.abbrev, "truncated", "")
+            end
+            local raw = bytes(pos, n)
+            local item = add_wire(tree, pf_prop_value, pos, n, text_show(raw))
+            if not valid_utf8(raw) then
+                note(item, RULE.bad_utf8, F.prop_value.abbrev)
+            elseif find(raw, "\0", 1, true) then
+                note(item, RULE.nul_in_string, F.prop_value.abbrev)
+            end
+            pos = pos + n
+        end
+        return pos
     end,
 }
+end
+do
+    local pf_prop_number = F.prop_number.pf
 PROPERTIES[0x27] = {
     name = "Maximum Packet Size", repeatable = false,
     allowed = { ["CONNECT"] = true, ["CONNACK"] = true },
-    prop_number = { field = F.prop_number },
-    read = function(d, tree, p)
-        d:u32(tree, p.prop_number) -- Value
+    read = function(tree, pos, limit)
+        do -- Value
+            if pos + 4 > limit or pos + 4 > AVAIL then
+                need(pos, limit, 4, F.prop_number.abbrev, "Value")
+            end
+            local v, r = u32(pos), range(pos, 4)
+            local item = tree_add(tree, pf_prop_number, r, v)
+            pos = pos + 4
+        end
+        return pos
     end,
 }
+end
+do
+    local pf_prop_number = F.prop_number.pf
 PROPERTIES[0x28] = {
     name = "Wildcard Subscription Available", repeatable = false,
     allowed = { ["CONNACK"] = true },
-    prop_number = { field = F.prop_number },
-    read = function(d, tree, p)
-        d:u8(tree, p.prop_number) -- Value
+    read = function(tree, pos, limit)
+        do -- Value
+            if pos + 1 > limit or pos + 1 > AVAIL then
+                need(pos, limit, 1, F.prop_number.abbrev, "Value")
+            end
+            local v, r = u8(pos), range(pos, 1)
+            local item = tree_add(tree, pf_prop_number, r, v)
+            pos = pos + 1
+        end
+        return pos
     end,
 }
+end
+do
+    local pf_prop_number = F.prop_number.pf
 PROPERTIES[0x29] = {
     name = "Subscription Identifier Available", repeatable = false,
     allowed = { ["CONNACK"] = true },
-    prop_number = { field = F.prop_number },
-    read = function(d, tree, p)
-        d:u8(tree, p.prop_number) -- Value
+    read = function(tree, pos, limit)
+        do -- Value
+            if pos + 1 > limit or pos + 1 > AVAIL then
+                need(pos, limit, 1, F.prop_number.abbrev, "Value")
+            end
+            local v, r = u8(pos), range(pos, 1)
+            local item = tree_add(tree, pf_prop_number, r, v)
+            pos = pos + 1
+        end
+        return pos
     end,
 }
+end
+do
+    local pf_prop_number = F.prop_number.pf
 PROPERTIES[0x2A] = {
     name = "Shared Subscription Available", repeatable = false,
     allowed = { ["CONNACK"] = true },
-    prop_number = { field = F.prop_number },
-    read = function(d, tree, p)
-        d:u8(tree, p.prop_number) -- Value
+    read = function(tree, pos, limit)
+        do -- Value
+            if pos + 1 > limit or pos + 1 > AVAIL then
+                need(pos, limit, 1, F.prop_number.abbrev, "Value")
+            end
+            local v, r = u8(pos), range(pos, 1)
+            local item = tree_add(tree, pf_prop_number, r, v)
+            pos = pos + 1
+        end
+        return pos
     end,
 }
-
--- ---------------------------------------------------------------------------
--- The fixed header (MQTT 5.0 §2.1), then the packet type's own function.
-
-local function flag_layout(pkt, version)
-    for _, l in ipairs(pkt.flags) do
-        if l.versions == nil or l.versions[version] then
-            return l
-        end
-    end
-    return pkt.flags[#pkt.flags]
 end
 
+-- ---------------------------------------------------------------------------
+-- The fixed header (MQTT 5.0 §2.1): its length is read here, its items by
+-- the packet type's own function, which then reads the rest.
+
 local function read_packet(d, root)
-    local pkt = d.packet
-    if d.avail < 2 then
+    if AVAIL < 2 then
         d.len = 2
-        d:fail(0, FIXED.flags, "truncated", REASON.short_packet)
+        fail(0, FIXED.flags.abbrev, "truncated", REASON.short_packet)
     end
-    local first = d:uint_at(0, 1)
     -- Remaining Length (§2.1.4), read leniently as Wireshark does.
-    local remaining, n, err = d:varint_at(1, d.avail)
+    local remaining, n, err = varint(1, AVAIL)
     if err then
-        d.len = d.avail + 1
+        d.len = AVAIL + 1
         if err == "truncated" then
-            d:fail(1, FIXED.length, err, REASON.length_cut)
+            fail(1, FIXED.length.abbrev, err, REASON.length_cut)
         end
-        d:fail(1, FIXED.length, err, REASON.length_no_end)
+        fail(1, FIXED.length.abbrev, err, REASON.length_no_end)
     end
     d.len = 1 + n + remaining
     if remaining > MAX_REMAINING then
-        d:fail(1, FIXED.length, "malformed", gofmt(REASON.length_too_large, remaining))
+        fail(1, FIXED.length.abbrev, "malformed", gofmt(REASON.length_too_large, remaining))
     end
-
-    local layout = flag_layout(pkt, d.version)
-    local flags = d:add(root, FIXED.flags, 0, 1, first)
-    d:bits(flags, layout.bits, 0, first)
-    d:add(root, FIXED.length, 1, n, remaining)
-    if n > MAX_VARINT then
-        d:note(RULE.long_varint, FIXED.length.abbrev, 1, n)
-    end
-    if layout.required >= 0 and d.flags ~= layout.required then
-        d:note(RULE.reserved_flags, FIXED.flags.abbrev, 0, pkt.name, d.flags, layout.required)
-    end
-    if pkt.versions and KNOWN[d.version] and not pkt.versions[d.version] then
-        d:note(RULE.type_not_in_version, FIXED.type.abbrev, 0, pkt.name, VERSION_NAMES[d.version])
-    end
-    if not pkt.sets_version then
-        if d.seen.assumed then
-            d:note(RULE.assumed_version, "", 0, VERSION_NAMES[d.version])
-        elseif d.version == V_UNKNOWN and not d.seen.saw_connect then
-            d:note(RULE.unknown_version, "", 0)
-        end
-    end
-
+    d.remaining, d.length_size = remaining, n
     d.pos, d.limit = 1 + n, d.len
-    pkt.dissect(d, root)
+    d.packet.dissect(d, root)
     if d.pos < d.limit then
-        d:note(RULE.trailing_bytes, "", d.pos, d.limit - d.pos)
-        if d.limit > d.avail then
-            d:fail(d.pos, nil, "truncated", "")
+        note(nil, RULE.trailing_bytes, d.limit - d.pos)
+        if d.limit > AVAIL then
+            fail(d.pos, nil, "truncated", "")
         end
     end
 end
@@ -2328,29 +4077,30 @@ local function conversation(pinfo)
 end
 
 -- plausible reports whether a packet can start at off (see PLAUSIBLE).
-local function plausible(tvb, off, total)
-    if total - off < 2 or not PLAUSIBLE[tvb(off, 1):uint()] then
+local function plausible(off, total)
+    if total - off < 2 or not PLAUSIBLE[tvb_u8(off)] then
         return false
     end
     for i = 1, MAX_VARINT do
         if off + i >= total then
             return true -- too short to tell
         end
-        if tvb(off + i, 1):uint() < 128 then
+        if tvb_u8(off + i) < 128 then
             return true
         end
     end
     return false
 end
 
--- packet_length returns the length of the packet at off, "more" when its
--- header is not complete yet, or "bad" when its Remaining Length is not a
--- number it can be.
-local function packet_length(tvb, off, total)
+-- packet_length returns the length of the packet at segment offset off,
+-- "more" when its header is not complete yet, or "bad" when its Remaining
+-- Length is not a number it can be.
+local function packet_length(off, total)
     if total - off < 2 then
         return nil, "more"
     end
-    local v, n, err = read_varint(tvb, off + 1, total)
+    BASE, AVAIL = 0, total
+    local v, n, err = varint(off + 1, total)
     if err == "truncated" then
         return nil, "more"
     elseif err or v > MAX_REMAINING then
@@ -2359,62 +4109,119 @@ local function packet_length(tvb, off, total)
     return 1 + n + v, "ok"
 end
 
--- dissect_one reads the packet of plen bytes at off into the tree. lost is
--- set when the capture cut this packet short by lost bytes.
-local function dissect_one(tvb, pinfo, tree, off, plen, c, dir, lost)
-    local visited, frame = pinfo.visited, pinfo.number
-    local list = packets_seen[frame]
-    if list == nil then
-        list = {}
-        packets_seen[frame] = list
+-- seen_now returns what the connection tells its next packet. Packets that
+-- are told the same share one table, so a capture costs a table per
+-- change of state rather than per packet.
+local function seen_now(c, gap)
+    local s = c.seen
+    if gap or s == nil or s.version ~= c.version or s.assumed ~= c.assumed or s.saw_connect ~= c.saw_connect then
+        s = { version = c.version, assumed = c.assumed, saw_connect = c.saw_connect, gap = gap, shared = not gap }
+        if not gap then
+            c.seen = s
+        end
     end
-    local seen, aliases = nil, nil
+    return s
+end
+
+-- An expert note for an error of the script itself.
+local SCRIPT_ERROR = { group = PI_MALFORMED, severity = PI_ERROR, format = "%s" }
+
+-- What each packet saw is kept by frame: the packet's seen table when the
+-- frame has one packet (most frames), a list of them when it has more.
+local function seen_count(entry)
+    if entry == nil then
+        return 0
+    elseif entry.version ~= nil then
+        return 1
+    end
+    return #entry
+end
+
+-- D.keep_seen replaces the current packet's seen table (see lookup_alias).
+function D.keep_seen(seen)
+    local entry = packets_seen[D.frame]
+    if entry == nil or entry.version ~= nil then
+        packets_seen[D.frame] = seen
+    else
+        entry[D.index] = seen
+    end
+end
+
+-- dissect_one reads the packet of plen bytes at off (of the segment's
+-- total) into the tree and returns its Info column text and its place
+-- among the frame's packets. lost is set when the capture cut this packet
+-- short by lost bytes.
+local function dissect_one(tvb, frame, visited, tree, off, plen, total, c, dir, lost, as_text)
+    local d = D
+    local entry = packets_seen[frame]
+    local count = seen_count(entry)
+    local seen, ordinal
+    d.aliases = nil
     if visited then
         -- Count the frame's packets again, however often it is dissected.
         local n = replays[frame] or 0
         replays[frame] = n + 1
-        if #list > 0 then
-            seen = list[n % #list + 1]
+        if count == 0 then
+            ordinal = n
+            seen = { version = c.version, assumed = c.assumed, saw_connect = c.saw_connect }
+        elseif count == 1 then
+            ordinal, seen = 0, entry
         else
-            seen = { version = c.version, assumed = c.assumed, saw_connect = c.saw_connect, ordinal = n }
+            ordinal = n % count
+            seen = entry[ordinal + 1]
         end
     else
-        seen = { version = c.version, assumed = c.assumed, saw_connect = c.saw_connect, ordinal = #list,
-                 gap = lost or c.gap[dir] }
-        list[#list + 1] = seen
-        aliases = c.aliases
+        ordinal = count
+        seen = seen_now(c, lost or c.gap[dir])
+        if count == 0 then
+            packets_seen[frame] = seen
+        elseif count == 1 then
+            packets_seen[frame] = { entry, seen }
+        else
+            entry[count + 1] = seen
+        end
+        d.aliases = c.aliases
         c.gap[dir] = false
     end
+    d.frame, d.index = frame, ordinal + 1
 
-    local d = new_decoder(tvb, off, plen, seen, aliases, dir, proto.prefs.show_msg_as_text)
-    local first = tvb(off, 1):uint()
-    d.packet = PACKETS[floor(first / TYPE_DIV)]
-    d.flags = first % TYPE_DIV
-    local root = tree:add(proto, d:range(0, plen))
-    root:set_text(PROTOCOL_NAME .. ", " .. d.packet.info)
+    BASE, AVAIL = off, total - off
+    if AVAIL > plen then
+        AVAIL = plen
+    end
+    NNOTES = 0
+    d.len = plen
+    d.seen, d.dir, d.as_text = seen, dir, as_text
+    d.version, d.proto_level, d.packet_id, d.alias = seen.version, -1, -1, -1
+    d.brackets, d.err_kind, d.property = "", nil, nil
+    local packet = PACKETS[floor(u8(0) / TYPE_DIV)]
+    d.packet = packet
+    local root = tree:add(proto, range(0, plen))
+    root:set_text(packet.text)
 
     local ok, failure = pcall(read_packet, d, root)
     if not ok then
         if failure ~= STOP then
-            d:note({ group = PI_MALFORMED, severity = PI_ERROR, format = "%s" }, "", 0,
-                "mqtt.lua could not read this packet: " .. tostring(failure))
-        elseif d.err.kind == "truncated" then
-            d:note(RULE.truncated, "", d.avail, d.avail, d.len)
+            note(nil, SCRIPT_ERROR, "mqtt.lua could not read this packet: " .. tostring(failure))
+        elseif d.err_kind == "truncated" then
+            note(nil, RULE.truncated, AVAIL, d.len)
         else
-            local e = d.err
-            local msg = e.kind
-            if e.detail ~= "" then
-                msg = msg .. ": " .. e.detail
+            local msg = d.err_kind
+            if d.err_detail ~= "" then
+                msg = msg .. ": " .. d.err_detail
             end
-            local label = e.field
+            if d.property and d.property_inside then
+                msg = msg .. " (inside the " .. d.property .. " property)"
+            end
+            local label = d.err_field
             if label == "" then
                 label = "packet"
             end
-            d:note(RULE.malformed, e.field, d.pos, label, msg .. e.suffix)
+            note(nil, RULE.malformed, label, msg)
         end
     end
     if seen.gap then
-        d:note(RULE.gap, "", 0, seen.gap)
+        note(nil, RULE.gap, seen.gap)
     end
     if not visited and d.proto_level >= 0 then
         -- The CONNECT's level applies to both directions from now on.
@@ -2426,33 +4233,24 @@ local function dissect_one(tvb, pinfo, tree, off, plen, c, dir, lost)
         end
     end
 
-    for _, n in ipairs(d.notes) do
-        local item = root
-        if n.field ~= "" then
-            item = d:item_at(n.field, n.off) or root
-        end
-        item:add_expert_info(n.rule.group, n.rule.severity, n.msg)
+    for i = 1, NNOTES, 3 do
+        local item = NOTES[i] or root
+        local rule = NOTES[i + 1]
+        item:add_expert_info(rule.group, rule.severity, NOTES[i + 2])
     end
 
-    local info = d.packet.info
+    local info = packet.info
     if d.packet_id >= 0 then
         info = info .. " (id=" .. dec(d.packet_id) .. ")"
     end
-    info = info .. concat(d.brackets)
-    pinfo.cols.protocol = SHORT_NAME
-    if seen.ordinal == 0 then
-        pinfo.cols.info:set(info)
-    else
-        pinfo.cols.info:append(", " .. info)
-    end
+    return info .. d.brackets, ordinal
 end
 
 -- segment_start returns where the first packet of the segment starts:
 -- after the rest of a packet the capture cut short, and not at all (total)
 -- while waiting for a segment that starts with a packet.
-local function segment_start(tvb, pinfo, c, dir, total)
-    local key = pinfo.number
-    if pinfo.visited then
+local function segment_start(key, visited, c, dir, total)
+    if visited then
         return segment_starts[key] or 0
     end
     local start = 0
@@ -2464,7 +4262,7 @@ local function segment_start(tvb, pinfo, c, dir, total)
         c.skip[dir] = c.skip[dir] - start
     end
     if c.unsynced[dir] and start < total then
-        if plausible(tvb, start, total) then
+        if plausible(start, total) then
             c.unsynced[dir] = false
         else
             start = total
@@ -2476,12 +4274,27 @@ local function segment_start(tvb, pinfo, c, dir, total)
     return start
 end
 
+-- The Info column texts of the segment's packets, and the place of the
+-- first among the frame's packets; written to the column once per segment.
+local INFOS, NINFOS, FIRST_ORDINAL = {}, 0, 0
+
+local function add_info(info, ordinal)
+    if NINFOS == 0 then
+        FIRST_ORDINAL = ordinal
+    end
+    NINFOS = NINFOS + 1
+    INFOS[NINFOS] = info
+end
+
 -- dissect_segment reads every packet of the TCP data in tvb, and asks TCP
 -- for more data when the last one is not complete.
 local function dissect_segment(tvb, pinfo, tree)
+    tree_add = tree.add
     local total = tvb:len()
     local c, dir = conversation(pinfo)
-    local off = segment_start(tvb, pinfo, c, dir, total)
+    local frame, visited = pinfo.number, pinfo.visited
+    segment_read(tvb, total)
+    local off = segment_start(frame, visited, c, dir, total)
     if off >= total then
         return total
     end
@@ -2496,12 +4309,13 @@ local function dissect_segment(tvb, pinfo, tree)
     if okc and cd == 0 then
         can_desegment = false
     end
-    local first_pass = not pinfo.visited
+    local first_pass = not visited
+    local as_text = proto.prefs.show_msg_as_text
 
     while off < total do
-        local plen, state = packet_length(tvb, off, total)
+        local plen, state = packet_length(off, total)
         if state == "ok" and off + plen <= total then
-            dissect_one(tvb, pinfo, tree, off, plen, c, dir)
+            add_info(dissect_one(tvb, frame, visited, tree, off, plen, total, c, dir, nil, as_text))
             off = off + plen
         elseif state ~= "bad" and can_desegment then
             pinfo.desegment_offset = off
@@ -2514,7 +4328,7 @@ local function dissect_segment(tvb, pinfo, tree)
         elseif state == "bad" then
             -- A Remaining Length that never ends: read what there is as one
             -- packet, then look for the next one in the next segment.
-            dissect_one(tvb, pinfo, tree, off, total - off, c, dir)
+            add_info(dissect_one(tvb, frame, visited, tree, off, total - off, total, c, dir, nil, as_text))
             if first_pass then
                 c.unsynced[dir] = true
                 if lost > 0 then
@@ -2528,7 +4342,7 @@ local function dissect_segment(tvb, pinfo, tree)
             if lost > 0 then
                 cut = lost
             end
-            dissect_one(tvb, pinfo, tree, off, plen or (total - off), c, dir, cut)
+            add_info(dissect_one(tvb, frame, visited, tree, off, plen or (total - off), total, c, dir, cut, as_text))
             if first_pass and lost > 0 then
                 local rest = -1
                 if plen then
@@ -2552,10 +4366,32 @@ local function dissect_segment(tvb, pinfo, tree)
     return total
 end
 
+-- write_infos writes the Info column texts of the segment's packets: the
+-- frame's first packet sets the column, later ones append to it.
+local function write_infos(pinfo)
+    if NINFOS == 0 then
+        return
+    end
+    local text = concat(INFOS, ", ", 1, NINFOS)
+    pinfo.cols.protocol = SHORT_NAME
+    if FIRST_ORDINAL == 0 then
+        pinfo.cols.info:set(text)
+    else
+        pinfo.cols.info:append(", " .. text)
+    end
+    for i = 1, NINFOS do
+        INFOS[i] = nil
+    end
+    NINFOS = 0
+end
+
 -- The dissector never lets a Lua error reach Wireshark: anything
 -- unexpected becomes an expert note.
 function proto.dissector(tvb, pinfo, tree)
+    NINFOS = 0
     local ok, result = pcall(dissect_segment, tvb, pinfo, tree)
+    TVB, SEG, SEG_END = nil, "", 0 -- keep no segment past its dissection
+    pcall(write_infos, pinfo)
     if ok then
         return result
     end

@@ -79,12 +79,21 @@ func (t *Tree) summary() string {
 
 // luaTree flattens a top-level item of a Lua call.
 func luaTree(root *wslua.Item, frame, index int) *Tree {
-	t := &Tree{Frame: frame, Index: index}
+	t := &Tree{Frame: frame, Index: index, Items: make([]Item, 0, countItems(root))}
 	if root.Type == wslua.FTProtocol {
 		t.Proto = root.Abbrev
 	}
 	appendItem(t, root, root, 0)
 	return t
+}
+
+// countItems is the number of items of the subtree at it.
+func countItems(it *wslua.Item) int {
+	n := 1
+	for _, c := range it.Children {
+		n += countItems(c)
+	}
+	return n
 }
 
 // appendItem adds it and its descendants at depth.
