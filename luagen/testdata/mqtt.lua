@@ -4127,14 +4127,18 @@ end
 local SCRIPT_ERROR = { group = PI_MALFORMED, severity = PI_ERROR, format = "%s" }
 
 -- What each packet saw is kept by frame: the packet's seen table when the
--- frame has one packet (most frames), a list of them when it has more.
+-- frame has one packet (most frames); when it has more, a table holding
+-- their count (n), the first one's seen table (base), and at [i] the seen
+-- table of each packet i that saw something else (a gap, a topic alias).
+-- A segment of 2,000 packets told the same thing so costs one small
+-- table, not a list of 2,000.
 local function seen_count(entry)
     if entry == nil then
         return 0
     elseif entry.version ~= nil then
         return 1
     end
-    return #entry
+    return entry.n
 end
 
 -- D.keep_seen replaces the current packet's seen table (see lookup_alias).
@@ -4168,17 +4172,22 @@ local function dissect_one(tvb, frame, visited, tree, off, plen, total, c, dir, 
             ordinal, seen = 0, entry
         else
             ordinal = n % count
-            seen = entry[ordinal + 1]
+            seen = entry[ordinal + 1] or entry.base
         end
     else
         ordinal = count
         seen = seen_now(c, lost or c.gap[dir])
         if count == 0 then
             packets_seen[frame] = seen
-        elseif count == 1 then
-            packets_seen[frame] = { entry, seen }
         else
-            entry[count + 1] = seen
+            if count == 1 then
+                entry = { n = 1, base = entry }
+                packets_seen[frame] = entry
+            end
+            entry.n = count + 1
+            if seen ~= entry.base then
+                entry[count + 1] = seen
+            end
         end
         d.aliases = c.aliases
         c.gap[dir] = false
