@@ -111,8 +111,8 @@ func TestUserPropertiesBounded(t *testing.T) {
 	for range n {
 		props = append(props, 0x26, 0, 1, 'k', 0, 1, 'v')
 	}
-	body := append([]byte{0, 3, 'a', '/', 'b'}, append(varintBytes(len(props)), props...)...)
-	pkt := append(append([]byte{0x30}, varintBytes(len(body))...), body...)
+	body := append([]byte{0, 3, 'a', '/', 'b'}, append(pcapbuild.Varint(len(props)), props...)...)
+	pkt := append(append([]byte{0x30}, pcapbuild.Varint(len(body))...), body...)
 	var p Packet
 	st := NewConnState(&Options{DefaultVersion: spec.V5})
 	if err := Decode(&p, pkt, st, ToServer, &Options{}); err != nil {
@@ -120,21 +120,6 @@ func TestUserPropertiesBounded(t *testing.T) {
 	}
 	if p.Hidden != n-DefaultMaxRepeat || len(p.Nodes) > 6*DefaultMaxRepeat+20 {
 		t.Errorf("%d hidden, %d nodes", p.Hidden, len(p.Nodes))
-	}
-}
-
-func varintBytes(n int) []byte {
-	var b []byte
-	for {
-		c := byte(n % 128)
-		n /= 128
-		if n > 0 {
-			c |= 0x80
-		}
-		b = append(b, c)
-		if n == 0 {
-			return b
-		}
 	}
 }
 

@@ -15,27 +15,12 @@ import (
 
 // Packet builders for synthetic captures (MQTT 3.1.1 unless stated).
 
-func varint(n int) []byte {
-	var b []byte
-	for {
-		c := byte(n % 128)
-		n /= 128
-		if n > 0 {
-			c |= 0x80
-		}
-		b = append(b, c)
-		if n == 0 {
-			return b
-		}
-	}
-}
-
 func packet(first byte, body ...[]byte) []byte {
 	var all []byte
 	for _, b := range body {
 		all = append(all, b...)
 	}
-	return append(append([]byte{first}, varint(len(all))...), all...)
+	return append(append([]byte{first}, pcapbuild.Varint(len(all))...), all...)
 }
 
 func str(s string) []byte {

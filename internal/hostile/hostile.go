@@ -28,23 +28,8 @@ const (
 	segment = 60000
 )
 
-func varint(n int) []byte {
-	var b []byte
-	for {
-		c := byte(n % 128)
-		n /= 128
-		if n > 0 {
-			c |= 0x80
-		}
-		b = append(b, c)
-		if n == 0 {
-			return b
-		}
-	}
-}
-
 func packet(first byte, body []byte) []byte {
-	return append(append([]byte{first}, varint(len(body))...), body...)
+	return append(append([]byte{first}, pcapbuild.Varint(len(body))...), body...)
 }
 
 func str(b []byte, s string) []byte {

@@ -57,18 +57,6 @@ func str(s []byte) []byte {
 }
 
 // varint is a variable byte integer.
-func varint(n int) []byte {
-	var out []byte
-	for {
-		b := byte(n % 128)
-		n /= 128
-		if n > 0 {
-			out = append(out, b|0x80)
-			continue
-		}
-		return append(out, b)
-	}
-}
 
 // Payload returns n deterministic bytes of every value 0 to 255 (not text).
 func Payload(n int) []byte {
@@ -168,7 +156,7 @@ func V5Properties(propBytes int) []byte {
 		props = append(props, str([]byte("key"))...)
 		props = append(props, str(Text(MaxString))...)
 	}
-	sendBig(c, pcapbuild.ToServer, packet(0x32, str(Text(MaxString)), []byte{0, 7}, varint(len(props)), props, []byte("small payload")))
+	sendBig(c, pcapbuild.ToServer, packet(0x32, str(Text(MaxString)), []byte{0, 7}, pcapbuild.Varint(len(props)), props, []byte("small payload")))
 	c.Send(pcapbuild.ToClient, packet(0x40, []byte{0, 7}))
 	tailWith(c, afterV5)
 	return b.Pcap()
@@ -185,7 +173,7 @@ func V5UnknownProperty(n int) []byte {
 	c.Send(pcapbuild.ToServer, packet(0x10, str([]byte("MQTT")), []byte{5, 2, 0, 60, 0}, str([]byte("big5"))))
 	c.Send(pcapbuild.ToClient, packet(0x20, []byte{0, 0, 0}))
 	props := append([]byte{0x7F}, Text(n)...)
-	sendBig(c, pcapbuild.ToServer, packet(0x32, str([]byte("big/props")), []byte{0, 7}, varint(len(props)), props, []byte("small payload")))
+	sendBig(c, pcapbuild.ToServer, packet(0x32, str([]byte("big/props")), []byte{0, 7}, pcapbuild.Varint(len(props)), props, []byte("small payload")))
 	c.Send(pcapbuild.ToClient, packet(0x40, []byte{0, 7}))
 	tailWith(c, afterV5)
 	return b.Pcap()

@@ -566,3 +566,22 @@ func (b *Builder) Pcapng() []byte {
 	}
 	return buf.Bytes()
 }
+
+// Varint encodes n (>= 0) as an MQTT variable byte integer (MQTT 5.0
+// §1.5.5), with as many bytes as it takes: tests that build MQTT packets
+// by hand write Remaining Lengths and property lengths with it, including
+// lengths longer than the standard's four bytes.
+func Varint(n int) []byte {
+	var b []byte
+	for {
+		c := byte(n % 128)
+		n /= 128
+		if n > 0 {
+			c |= 0x80
+		}
+		b = append(b, c)
+		if n == 0 {
+			return b
+		}
+	}
+}
