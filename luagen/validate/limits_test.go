@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mqttdissect/mqttdissect/internal/largecap"
 	"github.com/mqttdissect/mqttdissect/internal/pcapbuild"
 )
 
@@ -283,4 +284,29 @@ func TestLongCapture(t *testing.T) {
 		t.Errorf("%s", report(res))
 	}
 	t.Logf("%d frames, %d PDUs; heaviest call %d instructions", res.Frames, res.PDUs, res.MaxSteps)
+}
+
+// TestPayloadAsTextPref: the script's payload-as-text preference turns the
+// native reading to text too, so a text payload that is not UTF-8 (shown
+// with U+FFFD) compares alike instead of as bytes against text; the last
+// setting of the preference wins.
+func TestPayloadAsTextPref(t *testing.T) {
+	capture := largecap.PublishPayload([]byte("caf\xc3 \xff latte"))
+	for _, tt := range []struct {
+		prefs []string
+		text  bool
+	}{
+		{nil, false},
+		{[]string{"mqttlua.show_msg_as_text=TRUE"}, true},
+		{[]string{"mqttlua.show_msg_as_text:TRUE", "mqttlua.show_msg_as_text=FALSE"}, false},
+	} {
+		if got := payloadAsText(tt.prefs); got != tt.text {
+			t.Errorf("%q: payloadAsText %v", tt.prefs, got)
+		}
+		v := newValidator(t, "mqtt.lua", generatedLua(t), Options{Prefs: tt.prefs})
+		res := runBytes(t, v, "text.pcap", capture, nil)
+		if !res.OK() {
+			t.Errorf("%q: %s", tt.prefs, report(res))
+		}
+	}
 }

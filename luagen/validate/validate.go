@@ -345,7 +345,7 @@ func (v *Validator) Run(ctx context.Context, name string, r io.Reader, ref *Refe
 	}
 	var newConn func(dissect.ConnKey, *dissect.Frame) dissect.StreamHandler
 	if ref == nil {
-		sc := &dissect.StreamConfig{Options: dissect.Options{DefaultVersion: v.opts.MQTTVersion}, OnPDU: ru.onNative}
+		sc := &dissect.StreamConfig{Options: dissect.Options{DefaultVersion: v.opts.MQTTVersion, PayloadAsText: payloadAsText(v.opts.Prefs)}, OnPDU: ru.onNative}
 		newConn = dissect.Streams(sc)
 	}
 	asm := dissect.NewAssembler(v.ports, func(key dissect.ConnKey, f *dissect.Frame) dissect.StreamHandler {
@@ -650,4 +650,31 @@ func (ru *run) refName() string {
 		return "golden"
 	}
 	return "native"
+}
+
+// payloadAsText reports whether the preferences given to the script turn
+// on the payload-as-text preference (Wireshark's mqtt.show_msg_as_text,
+// which the generated script keeps under the same name): the native
+// reading then shows payloads as text too, so the two are compared alike.
+// The last setting wins.
+func payloadAsText(prefs []string) bool {
+	on := false
+	for _, p := range prefs {
+		name, value, ok := strings.Cut(p, "=")
+		if !ok {
+			name, value, ok = strings.Cut(p, ":")
+		}
+		if !ok {
+			continue
+		}
+		if _, pref, _ := strings.Cut(strings.TrimSpace(name), "."); pref == "show_msg_as_text" {
+			switch strings.ToLower(strings.TrimSpace(value)) {
+			case "true", "1", "yes":
+				on = true
+			default:
+				on = false
+			}
+		}
+	}
+	return on
 }
