@@ -437,7 +437,8 @@ func runDecode(ctx context.Context, cmd *cobra.Command, o *decodeOptions, files 
 		curBar.Store(bar)
 		cfg := &dissect.RunConfig{Ports: ports, Progress: bar.update}
 		cfg.Options = dissect.Options{DefaultVersion: o.version, PayloadAsText: o.payloadAsText}
-		cfg.Transport, cfg.OnConnNote = o.transport, connNotePrinter(cmd.ErrOrStderr(), label)
+		connNotes := 0
+		cfg.Transport, cfg.OnConnNote = o.transport, connNotePrinter(cmd.ErrOrStderr(), label, &connNotes)
 		cfg.Stop = func() bool { return stop || out.err != nil || interrupted.Load() }
 		cfg.OnPDU = func(pdu *dissect.PDU) {
 			if start.IsZero() {
@@ -493,7 +494,7 @@ func runDecode(ctx context.Context, cmd *cobra.Command, o *decodeOptions, files 
 		}
 		if stats.Packets == 0 && !o.portAny && len(problems) == 0 {
 			counts, scanned := scanFiles(names)
-			explainNoMQTT(cmd.ErrOrStderr(), label, stats.Frames, ports, counts, scanned)
+			explainNoMQTT(cmd.ErrOrStderr(), label, stats.Frames, ports, counts, scanned, connNotes)
 		}
 		malformedTotal += stats.Malformed
 		if stop || out.err != nil {

@@ -223,7 +223,7 @@ func mqttPorts(counts []portCount) []portCount {
 
 // explainNoMQTT tells, on stderr, why a capture gave no MQTT packet and
 // what to try.
-func explainNoMQTT(w io.Writer, label string, frames int, ports []uint16, counts []portCount, scanned bool) {
+func explainNoMQTT(w io.Writer, label string, frames int, ports []uint16, counts []portCount, scanned bool, connNotes int) {
 	watched := "1883"
 	if len(ports) > 0 {
 		var ps []string
@@ -233,6 +233,12 @@ func explainNoMQTT(w io.Writer, label string, frames int, ports []uint16, counts
 		watched = strings.Join(ps, ", ")
 	}
 	fmt.Fprintf(w, "mqttdissect: %s: no MQTT packets on TCP port %s in %s\n", label, watched, plural(frames, "frame", "frames"))
+	if connNotes > 0 {
+		// TLS without keys, a WebSocket upgrade refused...: the lines above
+		// say what was missing, and another --port would not help.
+		fmt.Fprintf(w, "mqttdissect: %s: MQTT may be inside the TLS or WebSocket connections reported above: see what each line says is missing\n", label)
+		return
+	}
 	if !scanned {
 		fmt.Fprintln(w, "mqttdissect: if MQTT runs on another port, try --port N (or save the capture to a file and try --port any)")
 		return

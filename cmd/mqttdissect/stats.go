@@ -139,7 +139,8 @@ func runStats(cmd *cobra.Command, o *statsOptions, files []string) error {
 		}
 		bar := newProgress(cmd.ErrOrStderr(), cmd.OutOrStdout(), o.progress, label, total)
 		rc := &dissect.RunConfig{Ports: ports, Progress: bar.update}
-		rc.Transport, rc.OnConnNote = o.transport, connNotePrinter(cmd.ErrOrStderr(), label)
+		connNotes := 0
+		rc.Transport, rc.OnConnNote = o.transport, connNotePrinter(cmd.ErrOrStderr(), label, &connNotes)
 		rc.Options = dissect.Options{DefaultVersion: o.version}
 		a := stats.New(stats.Config{TopicDepth: o.depth})
 		a.Attach(rc)
@@ -168,7 +169,7 @@ func runStats(cmd *cobra.Command, o *statsOptions, files []string) error {
 		}
 		if rs.Packets == 0 && !failed && !o.portAny {
 			counts, scanned := scanFiles(names)
-			explainNoMQTT(cmd.ErrOrStderr(), label, rs.Frames, ports, counts, scanned)
+			explainNoMQTT(cmd.ErrOrStderr(), label, rs.Frames, ports, counts, scanned, connNotes)
 		}
 		if rs.Malformed > 0 {
 			problems = append(problems, fmt.Sprintf("%s: %s", label, plural(rs.Malformed, "malformed MQTT packet", "malformed MQTT packets")))

@@ -67,8 +67,9 @@ func portsPlus(base []uint16, extra []uint, flag string) ([]uint16, error) {
 
 // connNotePrinter prints what the transport layers say about connections
 // on w (standard error), naming the file.
-func connNotePrinter(w io.Writer, file string) func(dissect.ConnNote) {
+func connNotePrinter(w io.Writer, file string, count *int) func(dissect.ConnNote) {
 	return func(n dissect.ConnNote) {
+		*count++
 		fmt.Fprintf(w, "mqttdissect: %s: %s\n", file, n)
 	}
 }

@@ -73,6 +73,11 @@ func TestTransportWithoutKeys(t *testing.T) {
 			if cmd == "decode" && stdout != "" {
 				t.Errorf("decoded without keys:\n%s", stdout)
 			}
+			// The advice is the key log, not another port.
+			if !strings.Contains(stderr, "MQTT may be inside the TLS or WebSocket connections reported above") ||
+				strings.Contains(stderr, "try --port") {
+				t.Errorf("no-MQTT advice:\n%s", stderr)
+			}
 		})
 	}
 	// Another capture's key log: the client randoms are named, the
