@@ -507,13 +507,17 @@ end
 -- Wireshark hands a subprotocol one message at a time and ignores
 -- desegment_len there, while real clients (MQTT.js) split one packet over
 -- several messages, so the packets shown would be wrong.
-if P == "mqtt" then
-    for _, name in ipairs({ "tls", "ssl" }) do
-        local ok, app = pcall(DissectorTable.get, name .. ".port")
-        if ok and app then
+-- Elsewhere it is listed in TLS's Decode As, so one run can hand the
+-- decrypted data to it (tshark -d tls.port==8883,PROTO), as on TCP.
+for _, name in ipairs({ "tls", "ssl" }) do
+    local ok, app = pcall(DissectorTable.get, name .. ".port")
+    if ok and app then
+        if P == "mqtt" then
             pcall(function() app:add(8883, proto) end)
             pcall(function() tcp_port:add(8883, Dissector.get(name)) end)
-            break
+        else
+            pcall(function() app:add_for_decode_as(proto) end)
         end
+        break
     end
 end

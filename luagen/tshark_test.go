@@ -185,14 +185,20 @@ type nativeReading struct {
 
 func readNative(t *testing.T, capture string, opts dissect.Options, ports ...uint16) *nativeReading {
 	t.Helper()
+	cfg := &dissect.RunConfig{Ports: ports}
+	cfg.Options = opts
+	return readNativeWith(t, capture, cfg)
+}
+
+// readNativeWith is readNative with a whole configuration (a key log, ...).
+func readNativeWith(t *testing.T, capture string, cfg *dissect.RunConfig) *nativeReading {
+	t.Helper()
 	f, err := os.Open(capture)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	out := &nativeReading{Info: map[int]string{}}
-	cfg := &dissect.RunConfig{Ports: ports}
-	cfg.Options = opts
 	cfg.OnPDU = func(p *dissect.PDU) {
 		d := pdu{Frame: p.Frame}
 		for i := range p.Packet.Nodes {
