@@ -142,8 +142,7 @@ type tlsHalf struct {
 
 // tlsLayer reads TLS records under the next layer.
 type tlsLayer struct {
-	ts    *transportShared
-	key   ConnKey
+	connNoter
 	inner StreamHandler
 	via   *Via
 	half  [2]tlsHalf
@@ -160,22 +159,11 @@ type tlsLayer struct {
 	bytes        int  // bytes of TLS records seen
 	hidden       int  // bytes of protected records not decrypted
 	decrypted    int  // records decrypted
-	notes        int
 	last         Frame
 }
 
 func newTLSLayer(ts *transportShared, key ConnKey, inner StreamHandler, via *Via) *tlsLayer {
-	return &tlsLayer{ts: ts, key: key, inner: inner, via: via}
-}
-
-func (t *tlsLayer) note(f *Frame, kind NoteKind, format string, args ...any) {
-	t.notes++
-	switch {
-	case t.notes < maxConnNotes:
-		t.ts.note(t.key, f, kind, format, args...)
-	case t.notes == maxConnNotes:
-		t.ts.note(t.key, f, kind, "further TLS notes on this connection not shown")
-	}
+	return &tlsLayer{connNoter: connNoter{ts: ts, key: key, layer: "TLS"}, inner: inner, via: via}
 }
 
 func (t *tlsLayer) Data(dir Direction, data []byte, f *Frame) {

@@ -134,26 +134,33 @@ type wsHalf struct {
 
 // wsLayer reads WebSocket under an MQTT stream.
 type wsLayer struct {
-	ts    *transportShared
-	key   ConnKey
+	connNoter
 	inner StreamHandler
 	via   *Via
 	half  [2]wsHalf
-	notes int
 	last  Frame
 }
 
 func newWSLayer(ts *transportShared, key ConnKey, inner StreamHandler, via *Via) *wsLayer {
-	return &wsLayer{ts: ts, key: key, inner: inner, via: via}
+	return &wsLayer{connNoter: connNoter{ts: ts, key: key, layer: "WebSocket"}, inner: inner, via: via}
 }
 
-func (w *wsLayer) note(f *Frame, kind NoteKind, format string, args ...any) {
-	w.notes++
+// connNoter says what a layer under MQTT has to say about one connection,
+// at most maxConnNotes times: a broken stream must not flood the output.
+type connNoter struct {
+	ts    *transportShared
+	key   ConnKey
+	layer string // "TLS", "WebSocket": named in the last note
+	notes int
+}
+
+func (c *connNoter) note(f *Frame, kind NoteKind, format string, args ...any) {
+	c.notes++
 	switch {
-	case w.notes < maxConnNotes:
-		w.ts.note(w.key, f, kind, format, args...)
-	case w.notes == maxConnNotes:
-		w.ts.note(w.key, f, kind, "further WebSocket notes on this connection not shown")
+	case c.notes < maxConnNotes:
+		c.ts.note(c.key, f, kind, format, args...)
+	case c.notes == maxConnNotes:
+		c.ts.note(c.key, f, kind, "further %s notes on this connection not shown", c.layer)
 	}
 }
 

@@ -266,3 +266,20 @@ func TestWebSocket(t *testing.T) {
 		})
 	}
 }
+
+// TestConnNotesBounded: a layer says at most maxConnNotes things about one
+// connection, the last of them that more were left out, however broken the
+// stream (a connection of garbage must not flood stderr).
+func TestConnNotesBounded(t *testing.T) {
+	for _, layer := range []string{"TLS", "WebSocket"} {
+		var got []string
+		ts := newTransportShared(&TransportConfig{}, func(n ConnNote) { got = append(got, n.Message) })
+		c := connNoter{ts: ts, layer: layer}
+		for i := 0; i < 10*maxConnNotes; i++ {
+			c.note(&Frame{Number: i + 1}, NoteKind(0), "bad record %d", i)
+		}
+		if len(got) != maxConnNotes || got[len(got)-1] != "further "+layer+" notes on this connection not shown" {
+			t.Errorf("%s: %d notes, last %q", layer, len(got), got[len(got)-1])
+		}
+	}
+}
